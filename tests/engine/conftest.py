@@ -1,0 +1,32 @@
+"""Fixtures shared by the engine tests: the pinned models and the project's face data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from facegate.models import default_models_dir, verify_all
+
+
+def shared_dir() -> Path:
+    """`../shared` beside the checkout (CI puts it there), or $FACEGATE_SHARED."""
+    configured = os.environ.get("FACEGATE_SHARED")
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    # Not skipped when missing: CI fetches the models, so their absence is a real failure.
+    directory = default_models_dir()
+    verify_all(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def faces() -> Path:
+    directory = shared_dir() / "data" / "faces"
+    if not directory.is_dir():
+        pytest.skip(f"face test data not found at {directory} (set FACEGATE_SHARED)")
+    return directory

@@ -1,0 +1,32 @@
+"""Models load only from verified local files; a missing or altered one stops with a fix."""
+
+import shutil
+
+import pytest
+
+from facegate.errors import ModelError
+from facegate.models import MODELS, model_path, sha256_of
+from facegate.vision.detect import FaceDetector
+
+
+def test_pinned_models_are_present_and_verified(models_dir):
+    for name, spec in MODELS.items():
+        assert sha256_of(models_dir / name) == spec.sha256
+
+
+def test_missing_model_says_how_to_fetch_it(tmp_path):
+    with pytest.raises(ModelError, match="facegate models fetch"):
+        FaceDetector(tmp_path, "short")
+
+
+def test_altered_model_is_refused(models_dir, tmp_path):
+    name = "face_detection_short_range.tflite"
+    copy = tmp_path / name
+    shutil.copy(models_dir / name, copy)
+    with copy.open("r+b") as handle:
+        handle.seek(1000)
+        byte = handle.read(1)
+        handle.seek(1000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelError, match="altered or replaced"):
+        model_path(tmp_path, name)
