@@ -29,9 +29,15 @@ def _run(args: argparse.Namespace) -> int:
     from facegate.mqtt import MqttLink
 
     config = load(Path(args.config))
-    link = MqttLink(host=config.mqtt.host, port=config.mqtt.port, prefix=config.mqtt.prefix,
-                    client_id=f"facegate-{os.getpid()}", username=config.mqtt.username,
-                    password=config.mqtt.password, tls_ca=config.mqtt.tls_ca)
+    link = MqttLink(
+        host=config.mqtt.host,
+        port=config.mqtt.port,
+        prefix=config.mqtt.prefix,
+        client_id=f"facegate-{os.getpid()}",
+        username=config.mqtt.username,
+        password=config.mqtt.password,
+        tls_ca=config.mqtt.tls_ca,
+    )
     engine = Engine(config, link)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -54,8 +60,13 @@ def _demo(args: argparse.Namespace) -> int:
         scene = prepare(demo_home(), find_shared())
         print(f"demo clip ready: {scene.clip} ({scene.source})")
         return 0
-    return run_demo(models_dir=models_dir, once=args.once, mqtt_host=args.mqtt_host,
-                    mqtt_port=args.mqtt_port, seconds=args.seconds)
+    return run_demo(
+        models_dir=models_dir,
+        once=args.once,
+        mqtt_host=args.mqtt_host,
+        mqtt_port=args.mqtt_port,
+        seconds=args.seconds,
+    )
 
 
 def _enroll(args: argparse.Namespace) -> int:
@@ -75,17 +86,24 @@ def _enroll(args: argparse.Namespace) -> int:
         if args.consent_signed_by:
             # Consent is its own explicit act: it is only recorded when the signer is named.
             consent = store.give_consent(
-                person.id, notice_version=build_notice(config).version,
+                person.id,
+                notice_version=build_notice(config).version,
                 method="paper" if args.witness else "signed_name",
-                signer=args.consent_signed_by, witness=args.witness, guardian=args.guardian,
+                signer=args.consent_signed_by,
+                witness=args.witness,
+                guardian=args.guardian,
             )
-            print(f"consent {consent.id} recorded for {person.name} until "
-                  f"{consent.expires_at:.0f} (epoch s)")
+            print(
+                f"consent {consent.id} recorded for {person.name} until "
+                f"{consent.expires_at:.0f} (epoch s)"
+            )
         required = {"mobilefacenet": ["MobileFaceNet.tflite"]}.get(config.embedder, [])
         verify_all(config.models_dir, ["face_detection_short_range.tflite", *required])
-        analyzer = FaceAnalyzer(FaceDetector(config.models_dir, "short"),
-                                create_embedder(config.embedder, config.models_dir),
-                                QualityLimits(**vars(config.quality)))
+        analyzer = FaceAnalyzer(
+            FaceDetector(config.models_dir, "short"),
+            create_embedder(config.embedder, config.models_dir),
+            QualityLimits(**vars(config.quality)),
+        )
         images = [(str(p), read_image(Path(p))) for p in args.image]
         ids = enrol_images(store, analyzer, person.id, images)
         print(f"enrolled {person.name} ({person.id}): {len(ids)} template(s); images not stored")
@@ -99,9 +117,14 @@ def _eval(args: argparse.Namespace) -> int:
     from facegate.vision.embed import create_embedder
 
     models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
-    result = run_eval(dataset=Path(args.dataset), pairs_csv=Path(args.pairs),
-                      embedder=create_embedder(args.embedder, models_dir), models_dir=models_dir,
-                      detector_range=args.detector, json_out=Path(args.json))
+    result = run_eval(
+        dataset=Path(args.dataset),
+        pairs_csv=Path(args.pairs),
+        embedder=create_embedder(args.embedder, models_dir),
+        models_dir=models_dir,
+        detector_range=args.detector,
+        json_out=Path(args.json),
+    )
     for key, value in result.to_json().items():
         print(f"{key:>22}: {value}")
     print(f"plot: {Path(args.json).with_suffix('.png')}")
@@ -145,8 +168,9 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="verification accuracy on a pair list")
     evaluate.add_argument("--dataset", required=True)
     evaluate.add_argument("--pairs", required=True)
-    evaluate.add_argument("--embedder", default="mobilefacenet",
-                          choices=["mobilefacenet", "sface", "dlib", "fused"])
+    evaluate.add_argument(
+        "--embedder", default="mobilefacenet", choices=["mobilefacenet", "sface", "dlib", "fused"]
+    )
     evaluate.add_argument("--detector", default="short", choices=["short", "full"])
     evaluate.add_argument("--json", required=True)
     evaluate.add_argument("--models-dir")
@@ -156,8 +180,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.handler(args))
     except FacegateError as error:

@@ -162,8 +162,12 @@ SCHEMA = vol.Schema(
             vol.Optional("min_eye_distance_px", default=20.0): vol.All(
                 vol.Coerce(float), vol.Range(min=8)
             ),
-            vol.Optional("min_sharpness", default=30.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
-            vol.Optional("max_yaw", default=0.35): vol.All(vol.Coerce(float), vol.Range(min=0, max=1)),
+            vol.Optional("min_sharpness", default=30.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0)
+            ),
+            vol.Optional("max_yaw", default=0.35): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=1)
+            ),
             vol.Optional("max_pitch", default=0.35): vol.All(
                 vol.Coerce(float), vol.Range(min=0, max=1)
             ),
@@ -228,11 +232,15 @@ def parse(raw: Any, *, base: Path | None = None) -> Config:
     for door_id, door in data["doors"].items():
         camera = door.get("camera")
         if "face" in door["methods"] and camera is None:
-            raise ConfigError(f"invalid configuration:\n  doors.{door_id}.camera: "
-                              "is required when the face method is enabled")
+            raise ConfigError(
+                f"invalid configuration:\n  doors.{door_id}.camera: "
+                "is required when the face method is enabled"
+            )
         if camera is not None and camera not in cameras:
-            raise ConfigError(f"invalid configuration:\n  doors.{door_id}.camera: "
-                              f"no camera named {camera!r} under cameras")
+            raise ConfigError(
+                f"invalid configuration:\n  doors.{door_id}.camera: "
+                f"no camera named {camera!r} under cameras"
+            )
         doors[door_id] = DoorConfig(
             id=door_id,
             name=door.get("name", door_id.replace("_", " ").capitalize()),
@@ -242,17 +250,22 @@ def parse(raw: Any, *, base: Path | None = None) -> Config:
         )
     decision = DecisionConfig(**data["decision"])
     if decision.votes_required > decision.votes_window:
-        raise ConfigError("invalid configuration:\n  decision.votes_required: "
-                          "cannot exceed decision.votes_window")
+        raise ConfigError(
+            "invalid configuration:\n  decision.votes_required: cannot exceed decision.votes_window"
+        )
     mqtt = data["mqtt"]
     return Config(
         data_dir=(root / data["data_dir"]).resolve(),
-        models_dir=(root / data["models_dir"]).resolve() if "models_dir" in data
+        models_dir=(root / data["models_dir"]).resolve()
+        if "models_dir" in data
         else default_models_dir(),
         embedder=data["embedder"],
         mqtt=MqttConfig(
-            host=mqtt["host"], port=mqtt["port"], prefix=mqtt["prefix"],
-            username=mqtt.get("username"), password=mqtt.get("password"),
+            host=mqtt["host"],
+            port=mqtt["port"],
+            prefix=mqtt["prefix"],
+            username=mqtt.get("username"),
+            password=mqtt.get("password"),
             tls_ca=(root / mqtt["tls_ca"]).resolve() if "tls_ca" in mqtt else None,
         ),
         cameras=cameras,

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from facegate.clip import build_clip
 from facegate.config import Config, parse
@@ -64,15 +65,17 @@ def find_shared() -> Path | None:
 def _astronaut() -> Image:
     from skimage import data
 
-    return np.asarray(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), dtype=np.uint8)
+    rgb = data.astronaut()  # type: ignore[no-untyped-call]
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
 def astronaut_enrolment(photo: Image) -> Image:
     """A different image of the same person: a tighter, tilted, darker crop, unlike any frame."""
     crop = photo[20:300, 110:330]
     matrix = cv2.getRotationMatrix2D((crop.shape[1] / 2, crop.shape[0] / 2), 8.0, 1.3)
-    tilted = cv2.warpAffine(crop, matrix, (crop.shape[1], crop.shape[0]),
-                            borderMode=cv2.BORDER_REFLECT)
+    tilted = cv2.warpAffine(
+        crop, matrix, (crop.shape[1], crop.shape[0]), borderMode=cv2.BORDER_REFLECT
+    )
     return np.asarray(cv2.convertScaleAbs(tilted, alpha=0.8, beta=-10), dtype=np.uint8)
 
 
@@ -86,14 +89,38 @@ def prepare(home: Path, shared: Path | None) -> Scene:
             if ffmpeg is None:
                 raise FacegateError("ffmpeg is needed to prepare the demo clip")
             # Re-timed to 10 fps without audio, as a door camera's sub-stream would be.
-            subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-i", str(shared / HAMILTON),
-                            "-an", "-r", str(DEMO_FPS), "-c:v", "libx264", "-preset",
-                            "veryfast", "-g", str(DEMO_FPS), "-bf", "0", "-pix_fmt", "yuv420p",
-                            str(clip)], check=True)
+            subprocess.run(
+                [
+                    ffmpeg,
+                    "-y",
+                    "-loglevel",
+                    "error",
+                    "-i",
+                    str(shared / HAMILTON),
+                    "-an",
+                    "-r",
+                    str(DEMO_FPS),
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-g",
+                    str(DEMO_FPS),
+                    "-bf",
+                    "0",
+                    "-pix_fmt",
+                    "yuv420p",
+                    str(clip),
+                ],
+                check=True,
+            )
         image = read_image(shared / HAMILTON_ENROL)
-        return Scene(clip=clip, person_name="Lin-Manuel Miranda",
-                     enrol_images=[(HAMILTON_ENROL.name, image)],
-                     source=f"{HAMILTON} from the shared test data")
+        return Scene(
+            clip=clip,
+            person_name="Lin-Manuel Miranda",
+            enrol_images=[(HAMILTON_ENROL.name, image)],
+            source=f"{HAMILTON} from the shared test data",
+        )
     photo = _astronaut()
     clip = home / "astronaut_door.mp4"
     if not clip.is_file():
@@ -101,25 +128,33 @@ def prepare(home: Path, shared: Path | None) -> Scene:
             still = Path(tmp) / "astronaut.png"
             cv2.imwrite(str(still), photo)
             build_clip([still], clip, seconds=6.0, fps=DEMO_FPS, blank_seconds=1.0)
-    return Scene(clip=clip, person_name="Eileen Collins",
-                 enrol_images=[("astronaut (tilted crop)", astronaut_enrolment(photo))],
-                 source="scikit-image's public-domain astronaut photograph")
+    return Scene(
+        clip=clip,
+        person_name="Eileen Collins",
+        enrol_images=[("astronaut (tilted crop)", astronaut_enrolment(photo))],
+        source="scikit-image's public-domain astronaut photograph",
+    )
 
 
-def demo_config(*, data_dir: Path, models_dir: Path, rtsp_url: str, mqtt_host: str,
-                mqtt_port: int) -> Config:
-    return parse({
-        "data_dir": str(data_dir),
-        "models_dir": str(models_dir),
-        "mqtt": {"host": mqtt_host, "port": mqtt_port},
-        "cameras": {"front_camera": {"source": rtsp_url, "detector": "full"}},
-        "doors": {"front_door": {
-            "name": "Front door",
-            "camera": "front_camera",
-            "methods": ["face", "pin", "card", "tag"],
-            "lock": {"command_topic": LOCK_TOPIC, "payload_unlock": "UNLOCK"},
-        }},
-    })
+def demo_config(
+    *, data_dir: Path, models_dir: Path, rtsp_url: str, mqtt_host: str, mqtt_port: int
+) -> Config:
+    return parse(
+        {
+            "data_dir": str(data_dir),
+            "models_dir": str(models_dir),
+            "mqtt": {"host": mqtt_host, "port": mqtt_port},
+            "cameras": {"front_camera": {"source": rtsp_url, "detector": "full"}},
+            "doors": {
+                "front_door": {
+                    "name": "Front door",
+                    "camera": "front_camera",
+                    "methods": ["face", "pin", "card", "tag"],
+                    "lock": {"command_topic": LOCK_TOPIC, "payload_unlock": "UNLOCK"},
+                }
+            },
+        }
+    )
 
 
 class LockWatcher:
@@ -128,15 +163,19 @@ class LockWatcher:
     def __init__(self, host: str, port: int) -> None:
         self.received: list[tuple[str, str, float]] = []
         self._connected = threading.Event()
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                   client_id=f"facegate-demo-lock-{os.getpid()}")
-        self._client.on_connect = lambda c, *_: (c.subscribe(LOCK_TOPIC, qos=1),
-                                                 self._connected.set())
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"facegate-demo-lock-{os.getpid()}"
+        )
+        self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.connect(host, port)
         self._client.loop_start()
         if not self._connected.wait(10):
             raise FacegateError(f"demo lock could not connect to the broker at {host}:{port}")
+
+    def _on_connect(self, client: mqtt.Client, *_: object) -> None:
+        client.subscribe(LOCK_TOPIC, qos=1)
+        self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         payload = message.payload.decode(errors="replace")
@@ -151,13 +190,17 @@ class LockWatcher:
 def _print_decision(event: Mapping[str, object]) -> None:
     person = event.get("person")
     who = person.get("name") if isinstance(person, dict) else "unknown face"
-    print(f"  decide -> {event['door']}: {str(event['result']).upper()} {who} "
-          f"(method={event['method']}, reason={event['reason']}, score={event['score']}, "
-          f"latency={event['latency_ms']} ms)", flush=True)
+    print(
+        f"  decide -> {event['door']}: {str(event['result']).upper()} {who} "
+        f"(method={event['method']}, reason={event['reason']}, score={event['score']}, "
+        f"latency={event['latency_ms']} ms)",
+        flush=True,
+    )
 
 
-def run_demo(*, models_dir: Path, once: bool, mqtt_host: str | None, mqtt_port: int,
-             seconds: float | None) -> int:
+def run_demo(
+    *, models_dir: Path, once: bool, mqtt_host: str | None, mqtt_port: int, seconds: float | None
+) -> int:
     from facegate.broker import EmbeddedBroker
 
     scene = prepare(demo_home(), find_shared())
@@ -173,26 +216,45 @@ def run_demo(*, models_dir: Path, once: bool, mqtt_host: str | None, mqtt_port: 
     print(f"  camera: {rtsp.url}", flush=True)
     decisions: list[Mapping[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="facegate-demo-data-") as data_dir:
-        config = demo_config(data_dir=Path(data_dir), models_dir=models_dir, rtsp_url=rtsp.url,
-                             mqtt_host=mqtt_host, mqtt_port=mqtt_port)
-        link = MqttLink(host=mqtt_host, port=mqtt_port, prefix=config.mqtt.prefix,
-                        client_id=f"facegate-demo-{os.getpid()}")
+        config = demo_config(
+            data_dir=Path(data_dir),
+            models_dir=models_dir,
+            rtsp_url=rtsp.url,
+            mqtt_host=mqtt_host,
+            mqtt_port=mqtt_port,
+        )
+        link = MqttLink(
+            host=mqtt_host,
+            port=mqtt_port,
+            prefix=config.mqtt.prefix,
+            client_id=f"facegate-demo-{os.getpid()}",
+        )
         link.start()
         watcher = LockWatcher(mqtt_host, mqtt_port)
-        engine = Engine(config, link, stop_at_end=once,
-                        listeners=[decisions.append, _print_decision])
+        engine = Engine(
+            config, link, stop_at_end=once, listeners=[decisions.append, _print_decision]
+        )
         try:
             if not link.wait_connected(10):
                 raise FacegateError(f"cannot reach the MQTT broker at {mqtt_host}:{mqtt_port}")
             notice = build_notice(config)
             person = engine.store.add_person(scene.person_name)
-            engine.store.give_consent(person.id, notice_version=notice.version,
-                                      method="checkbox", signer=f"{scene.person_name} (demo)")
-            print(f"  consent: {scene.person_name} agreed to notice {notice.version} (demo)",
-                  flush=True)
+            engine.store.give_consent(
+                person.id,
+                notice_version=notice.version,
+                method="checkbox",
+                signer=f"{scene.person_name} (demo)",
+            )
+            print(
+                f"  consent: {scene.person_name} agreed to notice {notice.version} (demo)",
+                flush=True,
+            )
             enrol_images(engine.store, engine.analyzer("short"), person.id, scene.enrol_images)
-            print(f"  enrol : {scene.person_name} from {scene.enrol_images[0][0]} "
-                  "(image analysed in memory, not stored)", flush=True)
+            print(
+                f"  enrol : {scene.person_name} from {scene.enrol_images[0][0]} "
+                "(image analysed in memory, not stored)",
+                flush=True,
+            )
             engine.start()
             if once:
                 engine.wait_for_end(timeout=120)
@@ -207,8 +269,19 @@ def run_demo(*, models_dir: Path, once: bool, mqtt_host: str | None, mqtt_port: 
             if broker is not None:
                 broker.stop()
     granted = [d for d in decisions if d["result"] == "granted"]
-    print(f"facegate demo: {len(decisions)} decision(s), {len(granted)} granted, "
-          f"{len(watcher.received)} lock command(s) received", flush=True)
-    print(json.dumps({"decisions": len(decisions), "granted": len(granted),
-                      "lock_commands": len(watcher.received)}), flush=True)
+    print(
+        f"facegate demo: {len(decisions)} decision(s), {len(granted)} granted, "
+        f"{len(watcher.received)} lock command(s) received",
+        flush=True,
+    )
+    print(
+        json.dumps(
+            {
+                "decisions": len(decisions),
+                "granted": len(granted),
+                "lock_commands": len(watcher.received),
+            }
+        ),
+        flush=True,
+    )
     return 0 if granted and watcher.received else 1

@@ -30,12 +30,16 @@ EVENT_KEY_NAME = "event.key"
 # matching even without an API call (decisions also re-check expiry).
 GALLERY_REFRESH_S = 60.0
 
-_DETECTOR_MODELS = {"short": "face_detection_short_range.tflite",
-                    "full": "face_detection_full_range.tflite"}
-_EMBEDDER_MODELS = {"mobilefacenet": ["MobileFaceNet.tflite"],
-                    "sface": ["face_recognition_sface_2021dec.onnx"],
-                    "fused": ["MobileFaceNet.tflite", "face_recognition_sface_2021dec.onnx"],
-                    "dlib": []}
+_DETECTOR_MODELS = {
+    "short": "face_detection_short_range.tflite",
+    "full": "face_detection_full_range.tflite",
+}
+_EMBEDDER_MODELS = {
+    "mobilefacenet": ["MobileFaceNet.tflite"],
+    "sface": ["face_recognition_sface_2021dec.onnx"],
+    "fused": ["MobileFaceNet.tflite", "face_recognition_sface_2021dec.onnx"],
+    "dlib": [],
+}
 
 
 def required_models(config: Config) -> list[str]:
@@ -74,8 +78,9 @@ class Engine:
 
     def analyzer(self, detector_range: str = "short") -> FaceAnalyzer:
         """A fresh detector + embedder: LiteRT interpreters are not shared between threads."""
-        detector = FaceDetector(self.config.models_dir,
-                                "full" if detector_range == "full" else "short")
+        detector = FaceDetector(
+            self.config.models_dir, "full" if detector_range == "full" else "short"
+        )
         embedder = create_embedder(self.config.embedder, self.config.models_dir)
         return FaceAnalyzer(detector, embedder, self.limits)
 
@@ -86,8 +91,9 @@ class Engine:
         loaded = self.store.load_templates(self.config.embedder)
         for error in loaded.refused:
             _LOGGER.error("refusing a stored template: %s", error)
-        gallery = Gallery(loaded.templates, 0 if not loaded.templates
-                          else len(loaded.templates[0].vector))
+        gallery = Gallery(
+            loaded.templates, 0 if not loaded.templates else len(loaded.templates[0].vector)
+        )
         with self._gallery_lock:
             self._gallery = gallery
             self.refused_templates = len(loaded.refused)
@@ -97,7 +103,9 @@ class Engine:
         self.reload_gallery()
         for door in self.config.doors.values():
             self.actuators[door.id] = DoorActuator(
-                door=door, link=self.link, event_key=self.event_key,
+                door=door,
+                link=self.link,
+                event_key=self.event_key,
                 max_decision_age_s=self.config.decision.max_decision_age_s,
                 listeners=self._listeners,
             )
@@ -109,9 +117,12 @@ class Engine:
                 reader = CameraReader(camera.name, camera.source, stop_at_end=self._stop_at_end)
                 self.readers[camera.name] = reader
             self.doors[door.id] = DoorWorker(
-                actuator=self.actuators[door.id], reader=reader,
-                analyzer=self.analyzer(camera.detector), gallery=self.gallery,
-                decision=self.config.decision, on_frame=self._on_frame,
+                actuator=self.actuators[door.id],
+                reader=reader,
+                analyzer=self.analyzer(camera.detector),
+                gallery=self.gallery,
+                decision=self.config.decision,
+                on_frame=self._on_frame,
             )
         for reader in self.readers.values():
             reader.start()
@@ -119,8 +130,12 @@ class Engine:
             worker.start()
         self._refresher = threading.Thread(target=self._refresh, name="gallery", daemon=True)
         self._refresher.start()
-        _LOGGER.info("engine started: %d door(s), %d camera(s), %d template(s)",
-                     len(self.config.doors), len(self.readers), len(self._gallery))
+        _LOGGER.info(
+            "engine started: %d door(s), %d camera(s), %d template(s)",
+            len(self.config.doors),
+            len(self.readers),
+            len(self._gallery),
+        )
 
     def _refresh(self) -> None:
         while not self._stopped.wait(GALLERY_REFRESH_S):

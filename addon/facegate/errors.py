@@ -6,7 +6,7 @@ class FacegateError(Exception):
 
 
 class ConfigError(FacegateError):
-    """The configuration file is invalid; the message names the key and, where one applies, the rule."""
+    """The configuration is invalid; the message names the key and, where one applies, the rule."""
 
 
 class ModelError(FacegateError):

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from facegate.vision.detect import DetectorRange, FaceDetector
 from facegate.vision.embed import Embedder
-from facegate.vision.types import Face, Vector
+from facegate.vision.types import Face, Image, Vector
 
 MISSING_SCORE = -1.0
 FARS = (1e-2, 1e-3, 1e-4)
@@ -111,9 +111,10 @@ def evaluate(
     detect_s = embed_s = 0.0
     embedded = 0
     for name in names:
-        image = cv2.imread(str(dataset / name), cv2.IMREAD_COLOR)
-        if image is None:
+        decoded = cv2.imread(str(dataset / name), cv2.IMREAD_COLOR)
+        if decoded is None:
             raise ValueError(f"cannot read image {dataset / name}")
+        image: Image = np.asarray(decoded, dtype=np.uint8)
         started = time.perf_counter()
         face = central_face(detector.detect(image), image.shape[1], image.shape[0])
         detect_s += time.perf_counter() - started
@@ -124,7 +125,8 @@ def evaluate(
         vectors[name] = embedder.embed(image, face)
         embed_s += time.perf_counter() - started
         embedded += 1
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for pair in pairs:
         a, b = vectors[pair.first], vectors[pair.second]
         score = MISSING_SCORE if a is None or b is None else float(np.dot(a, b))
@@ -165,14 +167,19 @@ def write_plot(
         thresholds = np.unique(np.concatenate([gen, imp]))[::-1]
         far = np.array([np.mean(imp > t) for t in thresholds])
         tar = np.array([np.mean(gen > t) for t in thresholds])
-        floor = 0.5 / len(imp)
-        roc.plot(np.maximum(far, floor), tar, label=label)
-        det.plot(np.maximum(far, floor), np.maximum(1 - tar, 0.5 / len(gen)), label=label)
-    for far in FARS:
-        roc.axvline(far, color="grey", linewidth=0.5, linestyle=":")
+        # Rates of zero cannot sit on a log axis: draw them at half of one pair instead.
+        roc.plot(np.maximum(far, 0.5 / len(imp)), tar, label=label)
+        det.plot(np.maximum(far, 0.5 / len(imp)), np.maximum(1 - tar, 0.5 / len(gen)), label=label)
+    for marked in FARS:
+        roc.axvline(marked, color="grey", linewidth=0.5, linestyle=":")
     roc.set(xscale="log", xlabel="false accept rate", ylabel="true accept rate", title="ROC")
-    det.set(xscale="log", yscale="log", xlabel="false accept rate",
-            ylabel="false reject rate", title="DET")
+    det.set(
+        xscale="log",
+        yscale="log",
+        xlabel="false accept rate",
+        ylabel="false reject rate",
+        title="DET",
+    )
     for axis in (roc, det):
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(loc="best")

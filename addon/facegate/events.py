@@ -19,8 +19,15 @@ from typing import Literal
 Method = Literal["face", "pin", "card", "tag", "phone"]
 Result = Literal["granted", "denied"]
 Reason = Literal[
-    "match", "unknown", "no_consent", "consent_expired", "spoof", "rate_limited",
-    "door_disabled", "lock_offline", "stale",
+    "match",
+    "unknown",
+    "no_consent",
+    "consent_expired",
+    "spoof",
+    "rate_limited",
+    "door_disabled",
+    "lock_offline",
+    "stale",
 ]
 
 
@@ -46,7 +53,8 @@ class AccessEvent:
             "method": self.method,
             "result": self.result,
             "reason": self.reason,
-            "person": None if self.person_id is None
+            "person": None
+            if self.person_id is None
             else {"id": self.person_id, "name": self.person_name},
             "score": None if self.score is None else round(self.score, 4),
             "liveness": None if self.liveness is None else round(self.liveness, 4),
@@ -55,8 +63,12 @@ class AccessEvent:
 
 
 def canonical(fields: Mapping[str, object]) -> bytes:
-    return json.dumps({k: v for k, v in fields.items() if k != "sig"}, sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(
+        {k: v for k, v in fields.items() if k != "sig"},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
 
 
 def sign(fields: Mapping[str, object], key: bytes) -> dict[str, object]:

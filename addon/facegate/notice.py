@@ -38,33 +38,39 @@ def build_notice(config: Config) -> Notice:
     face_doors = [d.name for d in config.doors.values() if "face" in d.methods]
     alternatives_en = "; ".join(_alternatives(config, "en"))
     alternatives_zh = "；".join(_alternatives(config, "zh-Hans"))
-    en = "\n".join([
-        "facegate processing rules",
-        "Purpose: opening these doors for residents who choose face unlock: "
-        + ", ".join(face_doors) + ".",
-        "Method: the door camera's frames are analysed in memory; a face is compared with the "
-        "templates of people who consented. No photo or video is stored.",
-        "Scope: one numeric template (an embedding) per enrolment photo; no ID-card number, "
-        "title deed or phone number is ever asked for.",
-        "Storage: on this machine only, encrypted (AES-256-GCM); nothing is sent to any cloud.",
-        f"Retention: until you withdraw, move out, or your consent expires "
-        f"(at most {DEFAULT_CONSENT_DAYS} days unless renewed).",
-        "Access: the building's facegate administrators; every processing step is logged.",
-        "Withdrawal: at any time, in one step; your templates are deleted at once and you "
-        "receive a deletion receipt.",
-        "Alternatives that open the same doors just as quickly: " + alternatives_en + ".",
-    ])
-    zh = "\n".join([
-        "facegate 人脸信息处理规则",
-        "目的：为自愿选择刷脸开门的住户开启以下门：" + "、".join(face_doors) + "。",
-        "方式：门口摄像头画面仅在内存中分析，与已同意者的人脸特征比对。不保存任何照片或视频。",
-        "范围：每张登记照片仅保存一个数字特征值（嵌入向量）；从不索取身份证号、房产证或手机号。",
-        "存储地点：仅保存在本机并加密（AES-256-GCM），不发送到任何云端。",
-        f"保存期限：至您撤回同意、搬离或同意到期为止（未续期最长 {DEFAULT_CONSENT_DAYS} 天）。",
-        "可查看者：本楼 facegate 管理员；每一步处理都有日志记录。",
-        "撤回方式：随时一步撤回；您的人脸特征立即删除，并向您出具删除回执。",
-        "同样快捷的其他开门方式：" + alternatives_zh + "。",
-    ])
-    digest = hashlib.sha256(json.dumps({"en": en, "zh-Hans": zh}, sort_keys=True,
-                                       ensure_ascii=False).encode()).hexdigest()
+    en = "\n".join(
+        [
+            "facegate processing rules",
+            "Purpose: opening these doors for residents who choose face unlock: "
+            + ", ".join(face_doors)
+            + ".",
+            "Method: the door camera's frames are analysed in memory; a face is compared with the "
+            "templates of people who consented. No photo or video is stored.",
+            "Scope: one numeric template (an embedding) per enrolment photo; no ID-card number, "
+            "title deed or phone number is ever asked for.",
+            "Storage: on this machine only, encrypted (AES-256-GCM); nothing is sent to any cloud.",
+            f"Retention: until you withdraw, move out, or your consent expires "
+            f"(at most {DEFAULT_CONSENT_DAYS} days unless renewed).",
+            "Access: the building's facegate administrators; every processing step is logged.",
+            "Withdrawal: at any time, in one step; your templates are deleted at once and you "
+            "receive a deletion receipt.",
+            "Alternatives that open the same doors just as quickly: " + alternatives_en + ".",
+        ]
+    )
+    zh = "\n".join(
+        [
+            "facegate 人脸信息处理规则",
+            "目的：为自愿选择刷脸开门的住户开启以下门：" + "、".join(face_doors) + "。",
+            "方式：门口摄像头画面仅在内存中分析，与已同意者的人脸特征比对。不保存任何照片或视频。",
+            "范围：每张登记照片仅保存一个数字特征值（嵌入向量）；从不索取身份证号、房产证或手机号。",
+            "存储地点：仅保存在本机并加密（AES-256-GCM），不发送到任何云端。",
+            f"保存期限：至您撤回同意、搬离或同意到期为止（未续期最长 {DEFAULT_CONSENT_DAYS} 天）。",
+            "可查看者：本楼 facegate 管理员；每一步处理都有日志记录。",
+            "撤回方式：随时一步撤回；您的人脸特征立即删除，并向您出具删除回执。",
+            "同样快捷的其他开门方式：" + alternatives_zh + "。",
+        ]
+    )
+    digest = hashlib.sha256(
+        json.dumps({"en": en, "zh-Hans": zh}, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
     return Notice(version=digest[:16], text={"en": en, "zh-Hans": zh})

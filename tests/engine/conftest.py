@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from facegate.models import default_models_dir, verify_all
 
 

@@ -1,7 +1,6 @@
 """Alignment: keypoints land on the ArcFace template, whatever the face's place, size and roll."""
 
 import numpy as np
-
 from facegate.vision.align import ARCFACE_TEMPLATE, align, similarity_transform
 from facegate.vision.types import Face
 
@@ -31,11 +30,13 @@ def test_align_moves_marked_keypoints_onto_the_template():
     image = np.zeros((480, 640, 3), dtype=np.uint8)
     keypoints = _transform(ARCFACE_TEMPLATE, angle=-0.3, scale=1.8, shift=(250.0, 140.0))
     for x, y in keypoints:
-        image[int(round(y)) - 1 : int(round(y)) + 2, int(round(x)) - 1 : int(round(x)) + 2] = 255
+        image[round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2] = 255
     points = np.vstack([keypoints, [[0, 0], [0, 0]]]).astype(np.float32)
     face = Face(box=(200.0, 100.0, 250.0, 250.0), keypoints=points, score=0.9)
     aligned = align(image, face)
     assert aligned.shape == (112, 112, 3)
     for x, y in ARCFACE_TEMPLATE:
-        patch = aligned[int(round(y)) - 2 : int(round(y)) + 3, int(round(x)) - 2 : int(round(x)) + 3]
+        patch = aligned[
+            round(y) - 2 : round(y) + 3, round(x) - 2 : round(x) + 3
+        ]
         assert patch.max() > 100, f"no bright mark near template point ({x:.0f}, {y:.0f})"

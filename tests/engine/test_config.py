@@ -1,7 +1,6 @@
 """The configuration schema: errors name the key, and a face-only door is refused (R4)."""
 
 import pytest
-
 from facegate.config import DEFAULT_THRESHOLD, load, parse
 from facegate.errors import ConfigError
 
@@ -11,8 +10,13 @@ def _raw(**door):
         "data_dir": "data",
         "mqtt": {"host": "127.0.0.1"},
         "cameras": {"front_cam": {"source": "rtsp://127.0.0.1:8554/door"}},
-        "doors": {"front": {"camera": "front_cam", "methods": ["face", "pin"],
-                            "lock": {"command_topic": "lock/front/set"}}},
+        "doors": {
+            "front": {
+                "camera": "front_cam",
+                "methods": ["face", "pin"],
+                "lock": {"command_topic": "lock/front/set"},
+            }
+        },
     }
     base["doors"]["front"].update(door)
     return base
@@ -65,7 +69,7 @@ def test_missing_and_out_of_range_values_name_the_key():
 def test_votes_required_cannot_exceed_the_window():
     raw = _raw()
     raw["decision"] = {"votes_required": 6, "votes_window": 5}
-    with pytest.raises(ConfigError, match="decision.votes_required"):
+    with pytest.raises(ConfigError, match=r"decision\.votes_required"):
         parse(raw)
 
 

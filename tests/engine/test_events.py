@@ -6,14 +6,32 @@ KEY = b"k" * 32
 
 
 def _event() -> dict[str, object]:
-    return AccessEvent(door="front", method="face", result="granted", reason="match",
-                       person_id="p1", person_name="Ann", score=0.71234, liveness=None,
-                       latency_ms=123.45).payload()
+    return AccessEvent(
+        door="front",
+        method="face",
+        result="granted",
+        reason="match",
+        person_id="p1",
+        person_name="Ann",
+        score=0.71234,
+        liveness=None,
+        latency_ms=123.45,
+    ).payload()
 
 
 def test_event_has_exactly_the_contract_fields():
-    assert set(_event()) == {"id", "ts", "door", "method", "result", "reason", "person",
-                             "score", "liveness", "latency_ms"}
+    assert set(_event()) == {
+        "id",
+        "ts",
+        "door",
+        "method",
+        "result",
+        "reason",
+        "person",
+        "score",
+        "liveness",
+        "latency_ms",
+    }
     assert _event()["person"] == {"id": "p1", "name": "Ann"}
 
 

@@ -5,7 +5,6 @@ import stat
 
 import numpy as np
 import pytest
-
 from facegate.errors import ConsentError, TamperError
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.seal import TemplateSealer
@@ -83,8 +82,7 @@ def test_r8_key_readable_by_others_is_refused(tmp_path):
 
 
 def test_r8_wrong_key_cannot_open_a_template():
-    blob = TemplateSealer(b"k" * 32).seal(_vector(5), template_id="t", person_id="p",
-                                           embedder="e")
+    blob = TemplateSealer(b"k" * 32).seal(_vector(5), template_id="t", person_id="p", embedder="e")
     with pytest.raises(TamperError):
         TemplateSealer(b"x" * 32).open(blob, template_id="t", person_id="p", embedder="e")
 
@@ -101,8 +99,9 @@ def test_r6_withdrawal_deletes_templates_and_stops_matching(store):
 
 def test_r6_expired_consent_templates_are_not_loaded(store):
     person = store.add_person("Zhang Wei")
-    store.give_consent(person.id, notice_version="abc", method="signed_name", signer="Zhang Wei",
-                       days=1, now=0.0)
+    store.give_consent(
+        person.id, notice_version="abc", method="signed_name", signer="Zhang Wei", days=1, now=0.0
+    )
     assert store.live_consent(person.id) is None
     assert store.load_templates("mobilefacenet").templates == []
 
@@ -110,8 +109,9 @@ def test_r6_expired_consent_templates_are_not_loaded(store):
 def test_r6_consent_is_never_unlimited(store):
     person = store.add_person("Chen Jie")
     with pytest.raises(ConsentError, match="never unlimited"):
-        store.give_consent(person.id, notice_version="abc", method="signed_name",
-                           signer="Chen Jie", days=100 * 365)
+        store.give_consent(
+            person.id, notice_version="abc", method="signed_name", signer="Chen Jie", days=100 * 365
+        )
 
 
 def test_r2_paper_consent_needs_a_witness(store):

@@ -3,7 +3,6 @@
 import shutil
 
 import pytest
-
 from facegate.errors import ModelError
 from facegate.models import MODELS, model_path, sha256_of
 from facegate.vision.detect import FaceDetector

@@ -3,7 +3,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.detect import FaceDetector
 from facegate.vision.embed import create_embedder
@@ -14,8 +13,9 @@ LIMITS = QualityLimits(min_eye_distance_px=20, min_sharpness=30, max_yaw=0.35, m
 
 @pytest.fixture(scope="module")
 def analyzer(models_dir):
-    return FaceAnalyzer(FaceDetector(models_dir, "short"),
-                        create_embedder("mobilefacenet", models_dir), LIMITS)
+    return FaceAnalyzer(
+        FaceDetector(models_dir, "short"), create_embedder("mobilefacenet", models_dir), LIMITS
+    )
 
 
 def _vector(analyzer, path):
@@ -41,8 +41,10 @@ def test_detector_finds_nothing_in_a_blank_frame(models_dir):
 
 
 def test_embeddings_are_unit_length_and_tell_people_apart(analyzer, faces):
-    obama = [_vector(analyzer, faces / f"enroll/barack_obama/{n}")
-             for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")]
+    obama = [
+        _vector(analyzer, faces / f"enroll/barack_obama/{n}")
+        for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")
+    ]
     biden = _vector(analyzer, faces / "enroll/joe_biden/biden.jpg")
     for vector in [*obama, biden]:
         assert vector.shape == (192,)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from facegate.access.gallery import Gallery
 from facegate.access.vote import Ballot, VoteWindow
 from facegate.identity.store import StoredTemplate
@@ -66,13 +65,20 @@ def _unit(values: list[float]) -> np.ndarray:
 
 
 def _template(person: str, values: list[float]) -> StoredTemplate:
-    return StoredTemplate(id=person + "-t", person_id=person, person_name=person.title(),
-                          vector=_unit(values), consent_expires_at=1e12)
+    return StoredTemplate(
+        id=person + "-t",
+        person_id=person,
+        person_name=person.title(),
+        vector=_unit(values),
+        consent_expires_at=1e12,
+    )
 
 
 def test_gallery_returns_the_closest_persons_cosine():
-    gallery = Gallery([_template("ann", [1, 0, 0]), _template("bob", [0, 1, 0]),
-                       _template("ann", [0.9, 0.1, 0])], dim=3)
+    gallery = Gallery(
+        [_template("ann", [1, 0, 0]), _template("bob", [0, 1, 0]), _template("ann", [0.9, 0.1, 0])],
+        dim=3,
+    )
     match = gallery.best(_unit([0.8, 0.6, 0]))
     assert match is not None
     assert match.person_id == "ann"

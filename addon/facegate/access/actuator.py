@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from facegate.config import DoorConfig
-from facegate.events import AccessEvent, Method, Reason, sign
+from facegate.events import AccessEvent, Method, Reason, Result, sign
 
 _LOGGER = logging.getLogger("facegate.access")
 
@@ -55,7 +55,7 @@ class DoorActuator:
         A grant unlocks only if the evidence is fresh and the lock can be told right now: an
         unlock is dropped, never queued, so a door cannot open minutes later (R12).
         """
-        result = "granted" if reason == "match" else "denied"
+        result: Result = "granted" if reason == "match" else "denied"
         lock = self.door.lock
         if result == "granted":
             if time.monotonic() - evidence_at > self._max_age:
@@ -65,8 +65,14 @@ class DoorActuator:
             ):
                 result, reason = "denied", "lock_offline"
         event = AccessEvent(
-            door=self.door.id, method=method, result=result, reason=reason,
-            person_id=person_id, person_name=person_name, score=score, liveness=liveness,
+            door=self.door.id,
+            method=method,
+            result=result,
+            reason=reason,
+            person_id=person_id,
+            person_name=person_name,
+            score=score,
+            liveness=liveness,
             latency_ms=(time.monotonic() - evidence_at) * 1000,
         )
         signed = sign(event.payload(), self._key)

@@ -23,8 +23,11 @@ class Gallery:
 
     def __init__(self, templates: list[StoredTemplate], dim: int) -> None:
         self._templates = templates
-        self._matrix = (np.stack([t.vector for t in templates]) if templates
-                        else np.zeros((0, dim), dtype=np.float32))
+        self._matrix = (
+            np.stack([t.vector for t in templates])
+            if templates
+            else np.zeros((0, dim), dtype=np.float32)
+        )
 
     def __len__(self) -> int:
         return len(self._templates)
@@ -36,5 +39,9 @@ class Gallery:
         scores = self._matrix @ vector
         index = int(np.argmax(scores))
         template = self._templates[index]
-        return Match(person_id=template.person_id, person_name=template.person_name,
-                     score=float(scores[index]), consent_expires_at=template.consent_expires_at)
+        return Match(
+            person_id=template.person_id,
+            person_name=template.person_name,
+            score=float(scores[index]),
+            consent_expires_at=template.consent_expires_at,
+        )

@@ -45,9 +45,13 @@ class VoteWindow:
             if count >= self._required:
                 agreeing = [b for b in self._ballots if b.person_id == person_id]
                 self._ballots.clear()
-                return Outcome(person_id=person_id, score=max(b.score for b in agreeing),
-                               ballots=len(agreeing), first_at=agreeing[0].at,
-                               last_at=agreeing[-1].at)
+                return Outcome(
+                    person_id=person_id,
+                    score=max(b.score for b in agreeing),
+                    ballots=len(agreeing),
+                    first_at=agreeing[0].at,
+                    last_at=agreeing[-1].at,
+                )
         return None
 
     def clear(self) -> None:

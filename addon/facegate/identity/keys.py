@@ -12,6 +12,19 @@ from facegate.errors import TamperError
 KEY_BYTES = 32
 
 
+def _read_key(path: Path) -> bytes:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise TamperError(
+            f"key file {path} has mode {mode:o}; it must be readable by the service alone "
+            f"(chmod 600 {path})"
+        )
+    key = path.read_bytes()
+    if len(key) != KEY_BYTES:
+        raise TamperError(f"key file {path} holds {len(key)} bytes, expected {KEY_BYTES}")
+    return key
+
+
 def load_or_create_key(path: Path) -> bytes:
     """A 256-bit key from `path`, created with mode 0600 on first use.
 
@@ -20,18 +33,10 @@ def load_or_create_key(path: Path) -> bytes:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # O_EXCL: two processes starting at once cannot both create (and disagree on) the key.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise TamperError(
-                f"key file {path} has mode {mode:o}; it must be readable by the service alone "
-                f"(chmod 600 {path})"
-            ) from None
-        key = path.read_bytes()
-        if len(key) != KEY_BYTES:
-            raise TamperError(f"key file {path} holds {len(key)} bytes, expected {KEY_BYTES}")
-        return key
+        return _read_key(path)
     key = secrets.token_bytes(KEY_BYTES)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key)

@@ -40,7 +40,8 @@ class TemplateSealer:
         nonce = blob[len(FORMAT) : len(FORMAT) + NONCE_BYTES]
         try:
             plain = self._aead.decrypt(
-                nonce, blob[len(FORMAT) + NONCE_BYTES :],
+                nonce,
+                blob[len(FORMAT) + NONCE_BYTES :],
                 _associated(template_id, person_id, embedder),
             )
         except InvalidTag:

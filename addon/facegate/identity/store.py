@@ -8,7 +8,6 @@ deleted with secure_delete on, so erased templates do not linger in free pages.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 import time
@@ -108,7 +107,7 @@ class IdentityStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if fresh:
-            os.chmod(self.path, 0o600)
+            self.path.chmod(0o600)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -140,8 +139,9 @@ class IdentityStore:
             raise FacegateError("a person's display name must be 1-80 characters")
         person = Person(id=uuid.uuid4().hex, name=name, created_at=time.time())
         with self._transaction() as db:
-            db.execute("INSERT INTO people VALUES (?, ?, ?)",
-                       (person.id, person.name, person.created_at))
+            db.execute(
+                "INSERT INTO people VALUES (?, ?, ?)", (person.id, person.name, person.created_at)
+            )
         return person
 
     def person(self, person_id: str) -> Person:
@@ -179,16 +179,31 @@ class IdentityStore:
         self.person(person_id)
         given = time.time() if now is None else now
         consent = Consent(
-            id=uuid.uuid4().hex, person_id=person_id, notice_version=notice_version,
-            method=method, signer=signer.strip(), witness=witness, guardian=guardian,
-            given_at=given, expires_at=given + days * 86400.0, withdrawn_at=None,
+            id=uuid.uuid4().hex,
+            person_id=person_id,
+            notice_version=notice_version,
+            method=method,
+            signer=signer.strip(),
+            witness=witness,
+            guardian=guardian,
+            given_at=given,
+            expires_at=given + days * 86400.0,
+            withdrawn_at=None,
         )
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO consents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                (consent.id, consent.person_id, consent.notice_version, consent.method,
-                 consent.signer, consent.witness, consent.guardian, consent.given_at,
-                 consent.expires_at),
+                (
+                    consent.id,
+                    consent.person_id,
+                    consent.notice_version,
+                    consent.method,
+                    consent.signer,
+                    consent.witness,
+                    consent.guardian,
+                    consent.given_at,
+                    consent.expires_at,
+                ),
             )
         return consent
 
@@ -206,8 +221,10 @@ class IdentityStore:
         """Withdraws every live consent and deletes the person's templates at once (R6, R7)."""
         moment = time.time() if now is None else now
         with self._transaction() as db:
-            db.execute("UPDATE consents SET withdrawn_at = ? WHERE person_id = ? "
-                       "AND withdrawn_at IS NULL", (moment, person_id))
+            db.execute(
+                "UPDATE consents SET withdrawn_at = ? WHERE person_id = ? AND withdrawn_at IS NULL",
+                (moment, person_id),
+            )
             return db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,)).rowcount
 
     # Templates ------------------------------------------------------------------------------
@@ -220,19 +237,25 @@ class IdentityStore:
                 "record the person's consent before enrolling a face"
             )
         template_id = uuid.uuid4().hex
-        sealed = self._sealer.seal(vector, template_id=template_id, person_id=person_id,
-                                   embedder=embedder)
+        sealed = self._sealer.seal(
+            vector, template_id=template_id, person_id=person_id, embedder=embedder
+        )
         with self._transaction() as db:
-            db.execute("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?)",
-                       (template_id, person_id, consent.id, embedder, sealed, time.time()))
+            db.execute(
+                "INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?)",
+                (template_id, person_id, consent.id, embedder, sealed, time.time()),
+            )
         return template_id
 
     def template_count(self, person_id: str | None = None) -> int:
         with self._lock:
             if person_id is None:
                 return int(self._db.execute("SELECT count(*) FROM templates").fetchone()[0])
-            return int(self._db.execute("SELECT count(*) FROM templates WHERE person_id = ?",
-                                        (person_id,)).fetchone()[0])
+            return int(
+                self._db.execute(
+                    "SELECT count(*) FROM templates WHERE person_id = ?", (person_id,)
+                ).fetchone()[0]
+            )
 
     def load_templates(self, embedder: str, now: float | None = None) -> TemplateLoad:
         """Opens every template under a live consent; tampered ones are refused and reported."""
@@ -247,21 +270,37 @@ class IdentityStore:
         templates, refused = [], []
         for row in rows:
             try:
-                vector = self._sealer.open(row["sealed"], template_id=row["id"],
-                                           person_id=row["person_id"], embedder=embedder)
+                vector = self._sealer.open(
+                    row["sealed"],
+                    template_id=row["id"],
+                    person_id=row["person_id"],
+                    embedder=embedder,
+                )
             except TamperError as error:
                 refused.append(error)
                 continue
-            templates.append(StoredTemplate(id=row["id"], person_id=row["person_id"],
-                                            person_name=row["name"], vector=vector,
-                                            consent_expires_at=row["expires_at"]))
+            templates.append(
+                StoredTemplate(
+                    id=row["id"],
+                    person_id=row["person_id"],
+                    person_name=row["name"],
+                    vector=vector,
+                    consent_expires_at=row["expires_at"],
+                )
+            )
         return TemplateLoad(templates=templates, refused=refused)
 
 
 def _consent(row: sqlite3.Row) -> Consent:
     return Consent(
-        id=row["id"], person_id=row["person_id"], notice_version=row["notice_version"],
-        method=row["method"], signer=row["signer"], witness=row["witness"],
-        guardian=row["guardian"], given_at=row["given_at"], expires_at=row["expires_at"],
+        id=row["id"],
+        person_id=row["person_id"],
+        notice_version=row["notice_version"],
+        method=row["method"],
+        signer=row["signer"],
+        witness=row["witness"],
+        guardian=row["guardian"],
+        given_at=row["given_at"],
+        expires_at=row["expires_at"],
         withdrawn_at=row["withdrawn_at"],
     )

@@ -45,6 +45,7 @@ def align(image: Image, face: Face, size: int = TEMPLATE_SIZE) -> Image:
     """The face warped to the template at `size` pixels (BGR, uint8)."""
     source = face.keypoints[:4].astype(np.float64)
     matrix = similarity_transform(source, ARCFACE_TEMPLATE * (size / TEMPLATE_SIZE))
-    warped = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(
+        image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return np.asarray(warped, dtype=np.uint8)

@@ -55,7 +55,8 @@ def _anchors(variant: _Variant) -> npt.NDArray[np.float32]:
         for y in range(cells):
             for x in range(cells):
                 centres.extend([((x + 0.5) / cells, (y + 0.5) / cells)] * repeats)
-    return np.asarray(centres, dtype=np.float32)
+    anchors: npt.NDArray[np.float32] = np.asarray(centres, dtype=np.float32)
+    return anchors
 
 
 def _iou(box: npt.NDArray[np.float32], others: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -66,7 +67,10 @@ def _iou(box: npt.NDArray[np.float32], others: npt.NDArray[np.float32]) -> npt.N
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return (inter / np.maximum(area + areas - inter, 1e-9)).astype(np.float32)
+    ratio: npt.NDArray[np.float32] = (inter / np.maximum(area + areas - inter, 1e-9)).astype(
+        np.float32
+    )
+    return ratio
 
 
 def weighted_nms(
@@ -141,7 +145,10 @@ class FaceDetector:
             x2, y2 = (box[2:] * to_px - offset) / scale
             kps_px = ((kps * to_px - offset) / scale).astype(np.float32)
             faces.append(
-                Face(box=(float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
-                     keypoints=kps_px, score=score)
+                Face(
+                    box=(float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
+                    keypoints=kps_px,
+                    score=score,
+                )
             )
         return faces

@@ -17,7 +17,9 @@ class DlibResNet:
     dim = 128
 
     def __init__(self) -> None:
-        self._shape = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+        self._shape = dlib.shape_predictor(
+            face_recognition_models.pose_predictor_five_point_model_location()
+        )
         self._model = dlib.face_recognition_model_v1(
             face_recognition_models.face_recognition_model_location()
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from facegate.vision.types import Face, Image, Vector
 
@@ -22,7 +23,7 @@ class Embedder(Protocol):
     def embed(self, image: Image, face: Face) -> Vector: ...
 
 
-def normalise(vector: np.ndarray) -> Vector:  # type: ignore[type-arg]
+def normalise(vector: npt.ArrayLike) -> Vector:
     flat = np.asarray(vector, dtype=np.float32).reshape(-1)
     norm = float(np.linalg.norm(flat))
     if norm == 0.0:

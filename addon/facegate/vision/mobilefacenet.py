@@ -21,8 +21,9 @@ class MobileFaceNet:
     dim = 192
 
     def __init__(self, models_dir: Path) -> None:
-        self._interpreter = Interpreter(model_path=str(model_path(models_dir, MODEL)),
-                                        num_threads=1)
+        self._interpreter = Interpreter(
+            model_path=str(model_path(models_dir, MODEL)), num_threads=1
+        )
         self._interpreter.allocate_tensors()
         detail = self._interpreter.get_input_details()[0]
         self._input = detail["index"]

@@ -74,5 +74,6 @@ def judge(face: Face, aligned: Image, limits: QualityLimits) -> QualityVerdict:
         reason = "turned_away"
     elif sharp < limits.min_sharpness:
         reason = "blurry"
-    return QualityVerdict(reason=reason, eye_distance=face.eye_distance, sharpness=sharp,
-                          yaw=yaw, pitch=pitch)
+    return QualityVerdict(
+        reason=reason, eye_distance=face.eye_distance, sharpness=sharp, yaw=yaw, pitch=pitch
+    )
