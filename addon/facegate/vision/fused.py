@@ -22,3 +22,10 @@ class FusedEmbedder:
     def embed(self, image: Image, face: Face) -> Vector:
         parts = [m.embed(image, face) for m in self._members]
         return (np.concatenate(parts) * self._scale).astype(np.float32)
+
+    def embed_many(self, items: Sequence[tuple[Image, Face]]) -> list[Vector]:
+        parts = [m.embed_many(items) for m in self._members]
+        return [
+            (np.concatenate(row) * self._scale).astype(np.float32)
+            for row in zip(*parts, strict=True)
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -32,8 +33,21 @@ class MobileFaceNet:
         self._output = self._interpreter.get_output_details()[0]["index"]
 
     def embed(self, image: Image, face: Face) -> Vector:
-        rgb = cv2.cvtColor(align(image, face), cv2.COLOR_BGR2RGB).astype(np.float32)
-        tensor = np.repeat(((rgb - 127.5) / 128.0)[None], self._batch, axis=0)
-        self._interpreter.set_tensor(self._input, tensor)
-        self._interpreter.invoke()
-        return normalise(self._interpreter.get_tensor(self._output)[0])
+        return self.embed_many([(image, face)])[0]
+
+    def embed_many(self, items: Sequence[tuple[Image, Face]]) -> list[Vector]:
+        vectors: list[Vector] = []
+        for start in range(0, len(items), self._batch):
+            chunk = items[start : start + self._batch]
+            faces = [cv2.cvtColor(align(image, face), cv2.COLOR_BGR2RGB) for image, face in chunk]
+            tensor = (np.stack(faces).astype(np.float32) - 127.5) / 128.0
+            if len(chunk) < self._batch:
+                # The graph's batch is fixed: fill the spare slots with a copy and ignore them.
+                tensor = np.concatenate(
+                    [tensor, np.repeat(tensor[-1:], self._batch - len(chunk), 0)]
+                )
+            self._interpreter.set_tensor(self._input, tensor)
+            self._interpreter.invoke()
+            output = self._interpreter.get_tensor(self._output)
+            vectors.extend(normalise(row) for row in output[: len(chunk)])
+        return vectors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -24,3 +25,6 @@ class SFace:
     def embed(self, image: Image, face: Face) -> Vector:
         # Our alignment uses the same ArcFace template as FaceRecognizerSF.alignCrop.
         return normalise(self._recognizer.feature(align(image, face)))
+
+    def embed_many(self, items: Sequence[tuple[Image, Face]]) -> list[Vector]:
+        return [self.embed(image, face) for image, face in items]
