@@ -44,6 +44,7 @@ class EvalResult:
     tar_at_far_1e_4: float
     eer: float
     threshold_at_far_1e_3: float
+    threshold_at_far_1e_4: float
     ms_per_face: float
     ms_per_detection: float
     failed_to_detect: int
@@ -158,6 +159,7 @@ def evaluate(
         tar_at_far_1e_4=rates[1e-4][0],
         eer=equal_error_rate(gen, imp),
         threshold_at_far_1e_3=rates[1e-3][1],
+        threshold_at_far_1e_4=rates[1e-4][1],
         ms_per_face=1000.0 * embed_s / max(embedded, 1),
         ms_per_detection=1000.0 * detect_s / max(len(names), 1),
         failed_to_detect=sum(v is None for v in vectors.values()),
