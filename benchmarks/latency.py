@@ -19,11 +19,9 @@ import json
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
-
 from facegate.capture import CameraReader, Frame
 from facegate.clip import build_clip
 from facegate.config import parse
@@ -84,8 +82,9 @@ class ArrivalProbe:
         return starts
 
 
-def plot(path: Path, frame_totals: list[float], stages: dict[str, list[float]],
-         lock_ms: list[float]) -> None:
+def plot(
+    path: Path, frame_totals: list[float], stages: dict[str, list[float]], lock_ms: list[float]
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -122,32 +121,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="facegate-bench-") as tmp:
         work = Path(tmp)
         clip = build_clip(
-            [FACES / "enroll/barack_obama/obama2.jpg"], work / "door.mp4",
-            seconds=FACE_S, fps=FPS, blank_seconds=BLANK_S,
+            [FACES / "enroll/barack_obama/obama2.jpg"],
+            work / "door.mp4",
+            seconds=FACE_S,
+            fps=FPS,
+            blank_seconds=BLANK_S,
         )
         broker = Mosquitto(work)
         broker.start()
         server = RtspServer(clip, loop=True).start()
-        config = parse({
-            "data_dir": str(work / "data"),
-            "models_dir": str(default_models_dir()),
-            "mqtt": {"host": broker.host, "port": broker.port},
-            "cameras": {"front_cam": {"source": server.url}},
-            "doors": {"front_door": {"camera": "front_cam", "methods": ["face", "pin"],
-                                     "lock": {"command_topic": LOCK_TOPIC}}},
-            # One grant per approach: longer than the face is shown, shorter than a cycle.
-            "decision": {"cooldown_s": FACE_S + 0.5},
-        })
+        config = parse(
+            {
+                "data_dir": str(work / "data"),
+                "models_dir": str(default_models_dir()),
+                "mqtt": {"host": broker.host, "port": broker.port},
+                "cameras": {"front_cam": {"source": server.url}},
+                "doors": {
+                    "front_door": {
+                        "camera": "front_cam",
+                        "methods": ["face", "pin"],
+                        "lock": {"command_topic": LOCK_TOPIC},
+                    }
+                },
+                # One grant per approach: longer than the face is shown, shorter than a cycle.
+                "decision": {"cooldown_s": FACE_S + 0.5},
+            }
+        )
         link = MqttLink(host=broker.host, port=broker.port, client_id="facegate-bench")
         lock = Subscriber(broker.host, broker.port, LOCK_TOPIC)
         lock.wait_ready(5)
         engine = Engine(config, link, on_frame=reports.append)
         person = engine.store.add_person("Resident")
-        engine.store.give_consent(person.id, notice_version="bench", method="signed_name",
-                                  signer="Resident")
+        engine.store.give_consent(
+            person.id, notice_version="bench", method="signed_name", signer="Resident"
+        )
         photo = FACES / "enroll/barack_obama/obama.jpg"
-        enrol_images(engine.store, engine.analyzer("short"), person.id,
-                     [(photo.name, read_image(photo))])
+        enrol_images(
+            engine.store, engine.analyzer("short"), person.id, [(photo.name, read_image(photo))]
+        )
         link.start()
         link.wait_connected(5)
         engine.start()

@@ -36,7 +36,5 @@ def test_align_moves_marked_keypoints_onto_the_template():
     aligned = align(image, face)
     assert aligned.shape == (112, 112, 3)
     for x, y in ARCFACE_TEMPLATE:
-        patch = aligned[
-            round(y) - 2 : round(y) + 3, round(x) - 2 : round(x) + 3
-        ]
+        patch = aligned[round(y) - 2 : round(y) + 3, round(x) - 2 : round(x) + 3]
         assert patch.max() > 100, f"no bright mark near template point ({x:.0f}, {y:.0f})"

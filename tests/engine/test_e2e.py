@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from conftest_mqtt import Mosquitto, Subscriber
-
 from facegate.clip import build_clip
 from facegate.config import Config, parse
 from facegate.engine import Engine
@@ -78,9 +77,7 @@ class Door:
         store = self.engine.store
         person = store.add_person(name)
         if consent:
-            store.give_consent(
-                person.id, notice_version="test", method="signed_name", signer=name
-            )
+            store.give_consent(person.id, notice_version="test", method="signed_name", signer=name)
         analyzer = self.engine.analyzer("short")
         enrol_images(store, analyzer, person.id, [(photo.name, read_image(photo))])
         return person.id

@@ -11,7 +11,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from facegate.evaluate import equal_error_rate, read_pairs, tar_at_far
 
 
