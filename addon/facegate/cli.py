@@ -11,8 +11,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from facegate.config import DEFAULT_EMBEDDER
 from facegate.errors import FacegateError
 from facegate.models import MODELS, default_models_dir, fetch, verify_all
+from facegate.vision.embed import EMBEDDER_NAMES
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -97,8 +99,6 @@ def _enroll(args: argparse.Namespace) -> int:
                 f"consent {consent.id} recorded for {person.name} until "
                 f"{consent.expires_at:.0f} (epoch s)"
             )
-        required = {"mobilefacenet": ["MobileFaceNet.tflite"]}.get(config.embedder, [])
-        verify_all(config.models_dir, ["face_detection_short_range.tflite", *required])
         analyzer = FaceAnalyzer(
             FaceDetector(config.models_dir, "short"),
             create_embedder(config.embedder, config.models_dir),
@@ -168,9 +168,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="verification accuracy on a pair list")
     evaluate.add_argument("--dataset", required=True)
     evaluate.add_argument("--pairs", required=True)
-    evaluate.add_argument(
-        "--embedder", default="mobilefacenet", choices=["mobilefacenet", "sface", "dlib", "fused"]
-    )
+    evaluate.add_argument("--embedder", default=DEFAULT_EMBEDDER, choices=list(EMBEDDER_NAMES))
     evaluate.add_argument("--detector", default="short", choices=["short", "full"])
     evaluate.add_argument("--json", required=True)
     evaluate.add_argument("--models-dir")

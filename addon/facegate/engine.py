@@ -21,7 +21,7 @@ from facegate.identity.store import IdentityStore
 from facegate.models import MODELS, verify_all
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.detect import FaceDetector
-from facegate.vision.embed import create_embedder
+from facegate.vision.embed import EMBEDDER_MODELS, create_embedder
 from facegate.vision.quality import QualityLimits
 
 _LOGGER = logging.getLogger("facegate.engine")
@@ -34,17 +34,14 @@ _DETECTOR_MODELS = {
     "short": "face_detection_short_range.tflite",
     "full": "face_detection_full_range.tflite",
 }
-_EMBEDDER_MODELS = {
-    "mobilefacenet": ["MobileFaceNet.tflite"],
-    "sface": ["face_recognition_sface_2021dec.onnx"],
-    "fused": ["MobileFaceNet.tflite", "face_recognition_sface_2021dec.onnx"],
-    "dlib": [],
-}
 
 
 def required_models(config: Config) -> list[str]:
-    names = {_DETECTOR_MODELS[c.detector] for c in config.cameras.values()}
-    names.update(_EMBEDDER_MODELS[config.embedder])
+    # The short-range detector is always needed: enrolment photos are close-ups.
+    names = {_DETECTOR_MODELS["short"]} | {
+        _DETECTOR_MODELS[c.detector] for c in config.cameras.values()
+    }
+    names.update(EMBEDDER_MODELS[config.embedder])
     return sorted(n for n in names if n in MODELS)
 
 

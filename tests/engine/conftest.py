@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from facegate.models import default_models_dir, verify_all
 
+# The fixture plugins are also imported directly by tests that use their classes; registering
+# them here first keeps pytest's assertion rewriting on for them.
+pytest.register_assert_rewrite("conftest_mqtt", "conftest_rtsp")
+
 
 def shared_dir() -> Path:
     """`../shared` beside the checkout (CI puts it there), or $FACEGATE_SHARED."""

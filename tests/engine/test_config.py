@@ -1,7 +1,7 @@
 """The configuration schema: errors name the key, and a face-only door is refused (R4)."""
 
 import pytest
-from facegate.config import DEFAULT_THRESHOLD, load, parse
+from facegate.config import DEFAULT_EMBEDDER, THRESHOLDS, load, parse
 from facegate.errors import ConfigError
 
 
@@ -25,8 +25,8 @@ def _raw(**door):
 def test_valid_config_gets_defaults(tmp_path):
     config = parse(_raw(), base=tmp_path)
     assert config.data_dir == (tmp_path / "data").resolve()
-    assert config.embedder == "mobilefacenet"
-    assert config.decision.threshold == DEFAULT_THRESHOLD
+    assert config.embedder == DEFAULT_EMBEDDER
+    assert config.decision.threshold == THRESHOLDS[DEFAULT_EMBEDDER]
     door = config.doors["front"]
     assert door.name == "Front"
     assert door.methods == {"face", "pin"}
@@ -64,6 +64,14 @@ def test_missing_and_out_of_range_values_name_the_key():
     assert "mqtt: is required" in text
     assert "decision.threshold" in text
     assert "decision.votes_required" in text
+
+
+def test_threshold_follows_the_embedder_unless_set():
+    raw = _raw()
+    raw["embedder"] = "mobilefacenet"
+    assert parse(raw).decision.threshold == THRESHOLDS["mobilefacenet"]
+    raw["decision"] = {"threshold": 0.7}
+    assert parse(raw).decision.threshold == 0.7
 
 
 def test_votes_required_cannot_exceed_the_window():

