@@ -153,7 +153,7 @@ def main() -> None:
         engine = Engine(config, link, on_frame=reports.append)
         person = engine.store.add_person("Resident")
         engine.store.give_consent(
-            person.id, notice_version="bench", method="signed_name", signer="Resident"
+            person.id, notice_version=engine.notice.version, method="signed_name", signer="Resident"
         )
         photo = FACES / "enroll/barack_obama/obama.jpg"
         enrol_images(

@@ -75,7 +75,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from facegate.config import load
     from facegate.enrol import enrol_images, read_image
     from facegate.identity.store import IdentityStore
-    from facegate.notice import build_notice
+    from facegate.notice import build_notice, publish_notice
     from facegate.vision.analyzer import FaceAnalyzer
     from facegate.vision.detect import FaceDetector
     from facegate.vision.embed import create_embedder
@@ -87,9 +87,11 @@ def _enroll(args: argparse.Namespace) -> int:
         person = store.person(args.person) if args.person else store.add_person(args.name)
         if args.consent_signed_by:
             # Consent is its own explicit act: it is only recorded when the signer is named.
+            notice = build_notice(config)
+            publish_notice(store, notice)
             consent = store.give_consent(
                 person.id,
-                notice_version=build_notice(config).version,
+                notice_version=notice.version,
                 method="paper" if args.witness else "signed_name",
                 signer=args.consent_signed_by,
                 witness=args.witness,

@@ -31,7 +31,6 @@ from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
 from facegate.errors import FacegateError
 from facegate.mqtt import MqttLink
-from facegate.notice import build_notice
 from facegate.rtsp import RtspServer
 from facegate.vision.types import Image
 
@@ -240,7 +239,7 @@ def run_demo(
         try:
             if not link.wait_connected(10):
                 raise FacegateError(f"cannot reach the MQTT broker at {mqtt_host}:{mqtt_port}")
-            notice = build_notice(config)
+            notice = engine.notice
             person = engine.store.add_person(scene.person_name)
             engine.store.give_consent(
                 person.id,

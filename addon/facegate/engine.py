@@ -6,10 +6,11 @@ engine with a message saying how to fetch it, instead of a door that silently ne
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from facegate.access.actuator import DecisionListener, DoorActuator, DoorLink
 from facegate.access.gallery import Gallery
@@ -19,6 +20,7 @@ from facegate.door import DoorWorker, FrameReport
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.store import IdentityStore
 from facegate.models import MODELS, verify_all
+from facegate.notice import build_notice, publish_notice
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.detect import FaceDetector
 from facegate.vision.embed import EMBEDDER_MODELS, create_embedder
@@ -26,8 +28,8 @@ from facegate.vision.quality import QualityLimits
 
 _LOGGER = logging.getLogger("facegate.engine")
 EVENT_KEY_NAME = "event.key"
-# Templates are re-read this often so that consents expiring while the engine runs stop
-# matching even without an API call (decisions also re-check expiry).
+# Expiry and move-out are enforced this often (decisions also re-check expiry), and templates
+# are re-read, even without an API call.
 GALLERY_REFRESH_S = 60.0
 
 _DETECTOR_MODELS = {
@@ -58,10 +60,15 @@ class Engine:
         self.config = config
         self.link = link
         self._stop_at_end = stop_at_end
-        self._listeners = listeners or []
+        # Every decision reaches the audit log first, then whoever else listens.
+        self._listeners: list[DecisionListener] = [self._audit_decision, *(listeners or [])]
         self._on_frame = on_frame
         verify_all(config.models_dir, required_models(config))
         self.store = IdentityStore(config.data_dir)
+        self.notice = build_notice(config)
+        marked = publish_notice(self.store, self.notice)
+        if marked:
+            _LOGGER.warning("notice scope changed: %d consent(s) must be renewed", marked)
         self.event_key = load_or_create_key(config.data_dir / EVENT_KEY_NAME)
         self._gallery_lock = threading.Lock()
         self._gallery = Gallery([], 0)
@@ -84,6 +91,26 @@ class Engine:
     def gallery(self) -> Gallery:
         return self._gallery
 
+    def add_listener(self, listener: DecisionListener) -> None:
+        self._listeners.append(listener)
+
+    def _audit_decision(self, event: Mapping[str, object]) -> None:
+        self.store.record_access(dict(event))
+
+    def housekeeping(self, *, now: float | None = None, today: dt.date | None = None) -> None:
+        """Consents that expired lose their templates; people who moved out are erased (R6, R7)."""
+        expired = self.store.expire_consents(now)
+        for person in self.store.people_moving_out(today):
+            receipt = self.store.erase_person(person.id, reason="move_out")
+            _LOGGER.info("erased a resident who moved out (receipt %s)", receipt.receipt_id)
+        if expired:
+            _LOGGER.info("consent expiry deleted %d template(s)", expired)
+        self.identity_changed()
+
+    def identity_changed(self) -> None:
+        """Called after any change to people, consent or templates: the door sees it at once."""
+        self.reload_gallery()
+
     def reload_gallery(self) -> Gallery:
         loaded = self.store.load_templates(self.config.embedder)
         for error in loaded.refused:
@@ -97,7 +124,7 @@ class Engine:
         return gallery
 
     def start(self) -> None:
-        self.reload_gallery()
+        self.housekeeping()
         for door in self.config.doors.values():
             self.actuators[door.id] = DoorActuator(
                 door=door,
@@ -136,7 +163,10 @@ class Engine:
 
     def _refresh(self) -> None:
         while not self._stopped.wait(GALLERY_REFRESH_S):
-            self.reload_gallery()
+            try:
+                self.housekeeping()
+            except Exception:
+                _LOGGER.exception("housekeeping failed; retrying in %.0f s", GALLERY_REFRESH_S)
 
     def camera_health(self) -> dict[str, CameraHealth]:
         return {name: reader.health() for name, reader in self.readers.items()}

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from facegate.config import Config
-from facegate.identity.store import DEFAULT_CONSENT_DAYS
+from facegate.identity.store import DEFAULT_CONSENT_DAYS, IdentityStore
 
 _METHOD_NAMES = {
     "en": {"pin": "PIN code", "card": "card", "tag": "NFC tag", "phone": "phone"},
@@ -19,10 +19,17 @@ _METHOD_NAMES = {
 }
 
 
+LANGUAGES = ("en", "zh-Hans")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Notice:
-    version: str
+    version: str  # hash of the full text in both languages
+    scope: str  # hash of purpose and scope only: when it changes, consents must be renewed
     text: dict[str, str]  # language -> notice text
+
+    def to_json(self, lang: str) -> dict[str, str]:
+        return {"version": self.version, "scope": self.scope, "lang": lang, "text": self.text[lang]}
 
 
 def _alternatives(config: Config, lang: str) -> list[str]:
@@ -70,7 +77,42 @@ def build_notice(config: Config) -> Notice:
             "同样快捷的其他开门方式：" + alternatives_zh + "。",
         ]
     )
-    digest = hashlib.sha256(
-        json.dumps({"en": en, "zh-Hans": zh}, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
-    return Notice(version=digest[:16], text={"en": en, "zh-Hans": zh})
+    return Notice(
+        version=_digest({"en": en, "zh-Hans": zh}),
+        scope=_digest(_scope(config)),
+        text={"en": en, "zh-Hans": zh},
+    )
+
+
+def _scope(config: Config) -> dict[str, object]:
+    """What a person agrees to: which doors use their face, what is kept, for how long.
+
+    Wording, alternatives and door names can change without asking anyone again; adding a
+    door that uses the face, or keeping something new, cannot.
+    """
+    return {
+        "purpose": "door_access",
+        "face_doors": sorted(d.id for d in config.doors.values() if "face" in d.methods),
+        "stored": ["embedding"],
+        "embedder": config.embedder,
+        "storage": "local_encrypted",
+        "retention_days_max": DEFAULT_CONSENT_DAYS,
+    }
+
+
+def _digest(value: object) -> str:
+    encoded = json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def publish_notice(store: IdentityStore, notice: Notice) -> int:
+    """Keeps the notice on record, so consents can name it; a change of purpose or scope sends
+    everyone who agreed to an earlier one back to renew before their face opens anything.
+    Returns how many consents now need renewal."""
+    store.record_notice(
+        version=notice.version,
+        scope=notice.scope,
+        text_en=notice.text["en"],
+        text_zh=notice.text["zh-Hans"],
+    )
+    return store.require_renewal_outside(notice.scope)

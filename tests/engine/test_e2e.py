@@ -77,7 +77,12 @@ class Door:
         store = self.engine.store
         person = store.add_person(name)
         if consent:
-            store.give_consent(person.id, notice_version="test", method="signed_name", signer=name)
+            store.give_consent(
+                person.id,
+                notice_version=self.engine.notice.version,
+                method="signed_name",
+                signer=name,
+            )
         analyzer = self.engine.analyzer("short")
         enrol_images(store, analyzer, person.id, [(photo.name, read_image(photo))])
         return person.id

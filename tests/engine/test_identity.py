@@ -19,6 +19,7 @@ def _vector(seed: int) -> np.ndarray:
 @pytest.fixture
 def store(tmp_path):
     store = IdentityStore(tmp_path / "data")
+    store.record_notice(version="abc", scope="s1", text_en="notice", text_zh="告知")
     yield store
     store.close()
 
