@@ -9,6 +9,13 @@ the RTSP server. Two figures, as p50/p95:
   by its pixels, not by the detector, so a missed detection counts against us) to the lock
   command arriving at a separate MQTT subscriber.
 Targets on the project's 2-core machine: per-frame p95 <= 50 ms, first face -> lock p95 <= 400 ms.
+
+Then the credential path on the same broker and engine (R5: the alternatives must be as quick
+as the face): the resident withdraws face consent, so the camera keeps the pipeline as busy as
+before but no face opens the door, and a separate paho client - the keypad and the readers -
+presents a PIN (zigbee2mqtt keypad JSON), a card UID and a tag UID --presentations times each
+on their input topics. Each is timed from the publish to the lock command arriving at the lock
+subscriber (`credential_to_lock_ms`), and `face_vs_credential` compares them with the face.
 Writes latency.json and latency.png.
 """
 
@@ -19,9 +26,11 @@ import json
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import paho.mqtt.client as mqtt
 from facegate.capture import CameraReader, Frame
 from facegate.clip import build_clip
 from facegate.config import parse
@@ -41,6 +50,9 @@ LOCK_TOPIC = "bench/front_lock/set"
 FPS = 10
 BLANK_S, FACE_S = 1.5, 2.0
 TARGET_FRAME_P95_MS, TARGET_LOCK_P95_MS = 50.0, 400.0
+KEYPAD_TOPIC, CARD_TOPIC, TAG_TOPIC = "bench/front_keypad", "bench/front_reader", "bench/front_nfc"
+BENCH_PIN, BENCH_CARD, BENCH_TAG = "582014", "04:A2:B3:C4:D5:E6:80", "TAG-7F3A-0001"
+CREDENTIAL_GAP_S = 0.15  # between presentations: a person at a keypad, not a flood
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -82,15 +94,97 @@ class ArrivalProbe:
         return starts
 
 
+def measure_credentials(
+    broker: Mosquitto, lock: Subscriber, presentations: int
+) -> dict[str, list[float]]:
+    """Publish -> lock command received, in ms, per credential kind, from a separate client."""
+    keypad = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-keypad")
+    keypad.connect(broker.host, broker.port)
+    keypad.loop_start()
+    inputs = {
+        "pin": (KEYPAD_TOPIC, json.dumps({"action": "disarm", "action_code": BENCH_PIN})),
+        "card": (CARD_TOPIC, BENCH_CARD),
+        "tag": (TAG_TOPIC, BENCH_TAG),
+    }
+    measured: dict[str, list[float]] = {}
+    try:
+        for kind, (topic, payload) in inputs.items():
+            times = measured.setdefault(kind, [])
+            for _ in range(presentations):
+                before = len(lock.on(LOCK_TOPIC))
+                sent = time.monotonic()
+                keypad.publish(topic, payload, qos=1)
+                if lock.wait_for(
+                    lambda m, n=before: len([x for x in m if x.topic == LOCK_TOPIC]) > n, 2.0
+                ):
+                    times.append((lock.on(LOCK_TOPIC)[before].at - sent) * 1000)
+                time.sleep(CREDENTIAL_GAP_S)
+    finally:
+        keypad.disconnect()
+        keypad.loop_stop()
+    return measured
+
+
+def credential_phase(
+    engine: Engine, person_id: str, broker: Mosquitto, lock: Subscriber, presentations: int
+) -> tuple[list[float], dict[str, list[float]], dict[str, object]]:
+    """Ends the face run (returns its lock times) and measures the credentials on the same
+    engine: the resident withdraws face consent, so the camera keeps the pipeline as busy as
+    before but every lock command from here on is a credential's."""
+    for kind, value in (("pin", BENCH_PIN), ("card", BENCH_CARD), ("tag", BENCH_TAG)):
+        engine.store.add_credential(person_id, kind, value)  # type: ignore[arg-type]
+    engine.store.withdraw_consent(person_id)
+    engine.identity_changed()
+    time.sleep(0.5)  # a face decision in flight lands and is counted as the face's
+    face_lock_times = [m.at for m in lock.on(LOCK_TOPIC)]
+    lock.clear()
+    measured = measure_credentials(broker, lock, presentations)
+    gate = engine.credential_gate
+    return face_lock_times, measured, dict(gate.stats("front_door")) if gate else {}
+
+
+def credential_summary(
+    credential_ms: dict[str, list[float]], face_lock_ms: list[float], presentations: int
+) -> dict[str, object]:
+    stats = {kind: percentiles(v) for kind, v in credential_ms.items()}
+    face = percentiles(face_lock_ms)
+    slowest = max((s.get("p95", float("inf")) for s in stats.values()), default=0.0)
+    return {
+        "credential_to_lock_ms": {
+            kind: {**s, "missed": presentations - len(credential_ms[kind])}
+            for kind, s in stats.items()
+        },
+        "face_vs_credential": {
+            "face_p50_ms": face.get("p50"),
+            "face_p95_ms": face.get("p95"),
+            "credential_p50_ms": {k: s.get("p50") for k, s in stats.items()},
+            "credential_p95_ms": {k: s.get("p95") for k, s in stats.items()},
+            "slowest_credential_p95_ms": slowest,
+            # R5: no alternative may be slower than the face, and none may be dropped.
+            "alternatives_as_quick_as_face": bool(
+                face_lock_ms
+                and slowest <= face["p95"]
+                and all(len(v) == presentations for v in credential_ms.values())
+            ),
+            "note": "face: first frame showing the face -> lock received (includes the "
+            "3-of-5 frame vote); credential: code published -> lock received",
+        },
+    }
+
+
 def plot(
-    path: Path, frame_totals: list[float], stages: dict[str, list[float]], lock_ms: list[float]
+    path: Path,
+    frame_totals: list[float],
+    stages: dict[str, list[float]],
+    lock_ms: list[float],
+    credential_ms: dict[str, list[float]],
 ) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2))
+    figure, (left, middle, right, fourth) = plt.subplots(1, 4, figsize=(20, 4.2))
     left.hist(frame_totals, bins=40, color="tab:blue")
     left.axvline(TARGET_FRAME_P95_MS, color="red", linestyle="--", label="p95 target")
     left.set(title="frame arrival -> decision", xlabel="ms", ylabel="frames")
@@ -105,6 +199,21 @@ def plot(
     right.axvline(TARGET_LOCK_P95_MS, color="red", linestyle="--", label="p95 target")
     right.set(title="first face frame -> lock command received", xlabel="ms", ylabel="share")
     right.legend()
+    fourth.step(
+        ordered, np.arange(1, len(ordered) + 1) / max(len(ordered), 1), where="post", label="face"
+    )
+    for kind, values in credential_ms.items():
+        kind_sorted = np.sort(values)
+        fourth.step(
+            kind_sorted,
+            np.arange(1, len(kind_sorted) + 1) / max(len(kind_sorted), 1),
+            where="post",
+            label=kind,
+        )
+    fourth.set(
+        title="credential published -> lock command received (R5)", xlabel="ms", ylabel="share"
+    )
+    fourth.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -114,6 +223,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cycles", type=int, default=12)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--presentations", type=int, default=20, help="per credential kind")
     args = parser.parse_args()
 
     reports: list[FrameReport] = []
@@ -139,8 +249,13 @@ def main() -> None:
                 "doors": {
                     "front_door": {
                         "camera": "front_cam",
-                        "methods": ["face", "pin"],
+                        "methods": ["face", "pin", "card", "tag"],
                         "lock": {"command_topic": LOCK_TOPIC},
+                        "credential_inputs": [
+                            {"topic": KEYPAD_TOPIC, "kind": "pin", "json_key": "action_code"},
+                            {"topic": CARD_TOPIC, "kind": "card"},
+                            {"topic": TAG_TOPIC, "kind": "tag"},
+                        ],
                     }
                 },
                 # One grant per approach: longer than the face is shown, shorter than a cycle.
@@ -164,15 +279,18 @@ def main() -> None:
         engine.start()
         done = threading.Event()
         done.wait(args.cycles * (BLANK_S + FACE_S) + 2.0)
+        face_end = time.monotonic()
+        lock_times, credential_ms, gate_stats = credential_phase(
+            engine, person.id, broker, lock, args.presentations
+        )
         engine.stop()
         link.stop()
         server.stop()
-        lock_times = [m.at for m in lock.on(LOCK_TOPIC)]
         lock.close()
         broker.stop()
 
     # The first approach may have started before the engine was listening: skip it.
-    approaches = probe.approaches()[1:]
+    approaches = [start for start in probe.approaches()[1:] if start < face_end]
     lock_ms = []
     for start in approaches:
         after = [t for t in lock_times if t >= start]
@@ -201,9 +319,12 @@ def main() -> None:
         and result["first_face_to_lock_ms"]["p95"] <= TARGET_LOCK_P95_MS
         and len(lock_ms) == len(approaches)
     )
+    result.update(
+        credential_summary(credential_ms, lock_ms, args.presentations), credential_gate=gate_stats
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(args.out / "latency.png", frame_totals, stages, lock_ms)
+    plot(args.out / "latency.png", frame_totals, stages, lock_ms, credential_ms)
     print(json.dumps(result, indent=2))
 
 

@@ -108,6 +108,8 @@ class CameraReader:
         self._cond = threading.Condition()
         self._latest: Frame | None = None
         self._returned_seq = -1
+        self._snapshot_waiters = 0
+        self._snapshot: Frame | None = None
         self._seq = 0
         self._dropped = 0
         self._online = False
@@ -154,6 +156,31 @@ class CameraReader:
             # Drop the reference so a slow consumer does not keep two frames alive.
             self._latest = None
             return frame
+
+    def snapshot(self, timeout: float) -> Frame | None:
+        """A copy of the next decoded frame, for enrolment from the door camera.
+
+        It does not take the frame from the one-slot buffer `next_frame` reads, so the door
+        keeps seeing every frame it would have seen. The copy lives in memory only (R10).
+        None on timeout, when the reader has ended, or when it is stopped.
+        """
+
+        def taken() -> bool:
+            return self._snapshot is not None and self._snapshot.seq > after
+
+        with self._cond:
+            after = self._seq
+            self._snapshot_waiters += 1
+            try:
+                self._cond.wait_for(
+                    lambda: taken() or self._ended.is_set() or self._stop.is_set(),
+                    timeout=max(0.0, timeout),
+                )
+                return self._snapshot if taken() else None
+            finally:
+                self._snapshot_waiters -= 1
+                if not self._snapshot_waiters:
+                    self._snapshot = None
 
     def health(self) -> CameraHealth:
         with self._cond:
@@ -282,6 +309,9 @@ class CameraReader:
                 self._dropped += 1
             self._seq += 1
             self._latest = Frame(image=image, seq=self._seq, arrived=now)
+            if self._snapshot_waiters:
+                # Its own copy: the door worker gets the original.
+                self._snapshot = Frame(image=image.copy(), seq=self._seq, arrived=now)
             self._last_arrived = now
             if not self._online:
                 self._online = True

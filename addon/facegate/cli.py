@@ -1,4 +1,4 @@
-"""The `facegate` command: run, demo, enroll, eval, models."""
+"""The `facegate` command: run, demo, enroll, eval, models, audit, person, notice."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from facegate.cli_rights import add_commands as add_rights_commands
 from facegate.config import DEFAULT_EMBEDDER
 from facegate.errors import FacegateError
 from facegate.models import MODELS, default_models_dir, fetch, verify_all
@@ -29,6 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     from facegate.config import load
     from facegate.engine import Engine
     from facegate.mqtt import MqttLink
+    from facegate.web.server import ApiServer
 
     config = load(Path(args.config))
     link = MqttLink(
@@ -46,9 +48,15 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     link.start()
     engine.start()
+    api: ApiServer | None = None
     try:
+        api = ApiServer(engine, config.api.host, config.api.port)
+        api.start()
+        print(f"facegate: API at {api.url}/api; its token is in {api.token_path}", flush=True)
         stop.wait()
     finally:
+        if api is not None:
+            api.stop()
         engine.stop()
         link.stop()
     return 0
@@ -175,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", required=True)
     evaluate.add_argument("--models-dir")
     evaluate.set_defaults(handler=_eval)
+    add_rights_commands(commands)  # audit, person, notice: cli_rights.py
     return root
 
 

@@ -42,6 +42,16 @@ DEFAULT_WINDOW_S = 1.5
 # A decision whose newest frame is older than this is dropped, never acted on (R12).
 DEFAULT_MAX_DECISION_AGE_S = 2.0
 DEFAULT_COOLDOWN_S = 5.0
+DEFAULT_AUDIT_RETENTION_DAYS = 730
+# Credential rate limit (R12): this many wrong codes at a door within the window lock every
+# credential at that door out for the lockout. At the defaults a keypad takes at most about
+# 5 guesses a minute (7,200 a day) out of the 10^6 six-digit PINs.
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_FAILURE_WINDOW_S = 60.0
+DEFAULT_LOCKOUT_S = 60.0
+CREDENTIAL_METHODS = ("pin", "card", "tag", "phone")
+DEFAULT_API_HOST = "127.0.0.1"
+DEFAULT_API_PORT = 8765
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,12 +79,22 @@ class LockConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CredentialInputConfig:
+    """A keypad or card reader publishing codes on an MQTT topic (raw, or JSON under json_key)."""
+
+    topic: str
+    kind: str
+    json_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DoorConfig:
     id: str
     name: str
     camera: str | None
     methods: frozenset[str]
     lock: LockConfig
+    credential_inputs: tuple[CredentialInputConfig, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +116,28 @@ class DecisionConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CredentialsConfig:
+    max_failures: int = DEFAULT_MAX_FAILURES
+    window_s: float = DEFAULT_FAILURE_WINDOW_S
+    lockout_s: float = DEFAULT_LOCKOUT_S
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    """Where the HTTP API listens (token auth; loopback unless the operator says otherwise)."""
+
+    host: str = DEFAULT_API_HOST
+    port: int = DEFAULT_API_PORT
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditConfig:
+    # Access decisions older than this leave the log; a signed checkpoint keeps the rest
+    # verifiable (R11). Two years covers a dispute about any door event a resident remembers.
+    retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     data_dir: Path
     models_dir: Path
@@ -105,6 +147,9 @@ class Config:
     doors: dict[str, DoorConfig]
     quality: QualityConfig
     decision: DecisionConfig
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
 
 def _r4_not_face_only(methods: list[str]) -> list[str]:
@@ -131,6 +176,20 @@ _LOCK = vol.All(
     ),
 )
 
+_CREDENTIAL_INPUT = vol.Schema(
+    {
+        vol.Required("topic"): vol.All(
+            str,
+            vol.Length(min=1, max=256),
+            vol.Match(r"^[^#+\x00]+$", msg="must be one topic, without the wildcards + or #"),
+        ),
+        vol.Required("kind"): vol.In(
+            CREDENTIAL_METHODS, msg=f"must be one of {', '.join(CREDENTIAL_METHODS)}"
+        ),
+        vol.Optional("json_key"): vol.All(str, vol.Length(min=1, max=64)),
+    }
+)
+
 _DOOR = vol.Schema(
     {
         vol.Optional("name"): vol.All(str, vol.Length(min=1, max=80)),
@@ -141,6 +200,7 @@ _DOOR = vol.Schema(
             _r4_not_face_only,
         ),
         vol.Required("lock"): _LOCK,
+        vol.Optional("credential_inputs", default=[]): [_CREDENTIAL_INPUT],
     }
 )
 
@@ -199,6 +259,28 @@ SCHEMA = vol.Schema(
                 vol.Coerce(float), vol.Range(min=0, max=600)
             ),
         },
+        vol.Optional("credentials", default={}): {
+            vol.Optional("max_failures", default=DEFAULT_MAX_FAILURES): vol.All(
+                int, vol.Range(min=1, max=100)
+            ),
+            vol.Optional("window_s", default=DEFAULT_FAILURE_WINDOW_S): vol.All(
+                vol.Coerce(float), vol.Range(min=1, max=86400)
+            ),
+            vol.Optional("lockout_s", default=DEFAULT_LOCKOUT_S): vol.All(
+                vol.Coerce(float), vol.Range(min=1, max=86400)
+            ),
+        },
+        vol.Optional("audit", default={}): {
+            vol.Optional("retention_days", default=DEFAULT_AUDIT_RETENTION_DAYS): vol.All(
+                int, vol.Range(min=30, max=3650)
+            ),
+        },
+        vol.Optional("api", default={}): {
+            vol.Optional("host", default=DEFAULT_API_HOST): vol.All(str, vol.Length(min=1)),
+            vol.Optional("port", default=DEFAULT_API_PORT): vol.All(
+                int, vol.Range(min=1, max=65535)
+            ),
+        },
     }
 )
 
@@ -253,7 +335,9 @@ def parse(raw: Any, *, base: Path | None = None) -> Config:
             camera=camera,
             methods=frozenset(door["methods"]),
             lock=LockConfig(**door["lock"]),
+            credential_inputs=tuple(CredentialInputConfig(**i) for i in door["credential_inputs"]),
         )
+    _check_credential_inputs(doors)
     decision = DecisionConfig(
         **{"threshold": THRESHOLDS[data["embedder"]], **data["decision"]},
     )
@@ -280,7 +364,34 @@ def parse(raw: Any, *, base: Path | None = None) -> Config:
         doors=doors,
         quality=QualityConfig(**data["quality"]),
         decision=decision,
+        credentials=CredentialsConfig(**data["credentials"]),
+        api=ApiConfig(**data["api"]),
+        audit=AuditConfig(**data["audit"]),
     )
+
+
+def _check_credential_inputs(doors: dict[str, DoorConfig]) -> None:
+    """A reader feeds one door with one enabled method, on a topic of its own."""
+    lock_topics = {d.lock.command_topic for d in doors.values()}
+    seen: dict[str, str] = {}
+    for door in doors.values():
+        for index, item in enumerate(door.credential_inputs):
+            key = f"doors.{door.id}.credential_inputs.{index}"
+            if item.kind not in door.methods:
+                raise ConfigError(
+                    f"invalid configuration:\n  {key}.kind: {item.kind!r} is not enabled at "
+                    f"this door (its methods are {', '.join(sorted(door.methods))})"
+                )
+            if item.topic in lock_topics:
+                raise ConfigError(
+                    f"invalid configuration:\n  {key}.topic: {item.topic!r} is a lock command topic"
+                )
+            if item.topic in seen:
+                raise ConfigError(
+                    f"invalid configuration:\n  {key}.topic: {item.topic!r} is already used by "
+                    f"{seen[item.topic]}"
+                )
+            seen[item.topic] = key
 
 
 def load(path: Path) -> Config:

@@ -232,11 +232,14 @@ def run_demo(
             client_id=f"facegate-demo-{os.getpid()}",
         )
         link.start()
-        watcher = LockWatcher(mqtt_host, mqtt_port)
-        engine = Engine(
-            config, link, stop_at_end=once, listeners=[decisions.append, _print_decision]
-        )
+        watcher: LockWatcher | None = None
+        engine: Engine | None = None
         try:
+            # Inside the try: a missing model must not leave the camera server running.
+            watcher = LockWatcher(mqtt_host, mqtt_port)
+            engine = Engine(
+                config, link, stop_at_end=once, listeners=[decisions.append, _print_decision]
+            )
             if not link.wait_connected(10):
                 raise FacegateError(f"cannot reach the MQTT broker at {mqtt_host}:{mqtt_port}")
             notice = engine.notice
@@ -264,8 +267,10 @@ def run_demo(
                 engine.wait_for_end(timeout=seconds)
             time.sleep(0.5)  # lets the last lock command reach the watcher
         finally:
-            engine.stop()
-            watcher.stop()
+            if engine is not None:
+                engine.stop()
+            if watcher is not None:
+                watcher.stop()
             link.stop()
             rtsp.stop()
             if broker is not None:

@@ -7,16 +7,20 @@ engine with a message saying how to fetch it, instead of a door that silently ne
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 
 from facegate.access.actuator import DecisionListener, DoorActuator, DoorLink
+from facegate.access.credential_gate import CredentialGate
 from facegate.access.gallery import Gallery
 from facegate.capture import CameraHealth, CameraReader
 from facegate.config import Config
+from facegate.credential_input import CredentialInputs, Subscribable
 from facegate.door import DoorWorker, FrameReport
+from facegate.errors import FacegateError, TamperError
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.store import IdentityStore
 from facegate.models import MODELS, verify_all
@@ -31,6 +35,7 @@ EVENT_KEY_NAME = "event.key"
 # Expiry and move-out are enforced this often (decisions also re-check expiry), and templates
 # are re-read, even without an API call.
 GALLERY_REFRESH_S = 60.0
+CHANGE_POLL_S = 1.0
 
 _DETECTOR_MODELS = {
     "short": "face_detection_short_range.tflite",
@@ -65,6 +70,8 @@ class Engine:
         self._on_frame = on_frame
         verify_all(config.models_dir, required_models(config))
         self.store = IdentityStore(config.data_dir)
+        # The password is not part of the repr, so it never reaches the digest or the log.
+        self.store.note_configuration(hashlib.sha256(repr(config).encode()).hexdigest()[:16])
         self.notice = build_notice(config)
         marked = publish_notice(self.store, self.notice)
         if marked:
@@ -77,7 +84,10 @@ class Engine:
         self.readers: dict[str, CameraReader] = {}
         self.doors: dict[str, DoorWorker] = {}
         self.actuators: dict[str, DoorActuator] = {}
+        self.credential_gate: CredentialGate | None = None
+        self.credential_inputs: CredentialInputs | None = None
         self._stopped = threading.Event()
+        self._last_purge = float("-inf")
         self._refresher: threading.Thread | None = None
 
     def analyzer(self, detector_range: str = "short") -> FaceAnalyzer:
@@ -100,6 +110,17 @@ class Engine:
     def housekeeping(self, *, now: float | None = None, today: dt.date | None = None) -> None:
         """Consents that expired lose their templates; people who moved out are erased (R6, R7)."""
         expired = self.store.expire_consents(now)
+        moment = time.time() if now is None else now
+        if moment - self._last_purge >= 86400:
+            self._last_purge = moment
+            try:
+                purged = self.store.purge_audit(self.config.audit.retention_days)
+            except TamperError as error:
+                # The doors keep working; the broken chain stays as it is, for inspection.
+                _LOGGER.error("audit log is broken, nothing purged: %s", error)
+                purged = 0
+            if purged:
+                _LOGGER.info("audit retention: %d old entries purged, checkpoint signed", purged)
         for person in self.store.people_moving_out(today):
             receipt = self.store.erase_person(person.id, reason="move_out")
             _LOGGER.info("erased a resident who moved out (receipt %s)", receipt.receipt_id)
@@ -112,16 +133,16 @@ class Engine:
         self.reload_gallery()
 
     def reload_gallery(self) -> Gallery:
-        loaded = self.store.load_templates(self.config.embedder)
-        for error in loaded.refused:
-            _LOGGER.error("refusing a stored template: %s", error)
-        gallery = Gallery(
-            loaded.templates, 0 if not loaded.templates else len(loaded.templates[0].vector)
-        )
+        # Load and swap under one lock: two reloads racing (housekeeping and a withdrawal)
+        # must not install the older load last and let a withdrawn face open the door.
         with self._gallery_lock:
-            self._gallery = gallery
+            loaded = self.store.load_templates(self.config.embedder)
+            for error in loaded.refused:
+                _LOGGER.error("refusing a stored template: %s", error)
+            dim = 0 if not loaded.templates else len(loaded.templates[0].vector)
+            self._gallery = Gallery(loaded.templates, dim)
             self.refused_templates = len(loaded.refused)
-        return gallery
+            return self._gallery
 
     def start(self) -> None:
         self.housekeeping()
@@ -148,6 +169,19 @@ class Engine:
                 decision=self.config.decision,
                 on_frame=self._on_frame,
             )
+        # An administrator's earlier switch of a door's face unlock outlives restarts.
+        overrides = self.store.door_method_overrides()
+        for door_id, worker in self.doors.items():
+            worker.face_enabled = overrides.get((door_id, "face"), True)
+        # PIN, card, tag and phone decide through the same actuators as the face (R5).
+        self.credential_gate = CredentialGate(
+            actuators=self.actuators, store=self.store, limits=self.config.credentials
+        )
+        if isinstance(self.link, Subscribable):
+            self.credential_inputs = CredentialInputs(
+                self.config.doors.values(), self.present_credential
+            )
+            self.credential_inputs.start(self.link)
         for reader in self.readers.values():
             reader.start()
         for worker in self.doors.values():
@@ -162,11 +196,30 @@ class Engine:
         )
 
     def _refresh(self) -> None:
-        while not self._stopped.wait(GALLERY_REFRESH_S):
+        last_housekeeping = time.monotonic()
+        seen = self.store.data_version()
+        while not self._stopped.wait(CHANGE_POLL_S):
             try:
-                self.housekeeping()
+                if time.monotonic() - last_housekeeping >= GALLERY_REFRESH_S:
+                    last_housekeeping = time.monotonic()
+                    self.housekeeping()
+                # Another process (the `facegate person` commands) changed the database:
+                # a withdrawal or an erasure there must stop the face within a second too.
+                version = self.store.data_version()
+                if version != seen:
+                    seen = version
+                    self.reload_gallery()
             except Exception:
-                _LOGGER.exception("housekeeping failed; retrying in %.0f s", GALLERY_REFRESH_S)
+                _LOGGER.exception("housekeeping failed; retrying")
+
+    def present_credential(
+        self, door_id: str, kind: str, value: str, *, arrived: float | None = None
+    ) -> Mapping[str, object]:
+        """One PIN, card, tag or phone id presented at a door (MQTT reader, API or Home
+        Assistant); returns the signed access event. Unknown door or kind: FacegateError."""
+        if self.credential_gate is None:
+            raise FacegateError("the engine is not started")
+        return self.credential_gate.present(door_id, kind, value, arrived=arrived)
 
     def camera_health(self) -> dict[str, CameraHealth]:
         return {name: reader.health() for name, reader in self.readers.items()}
@@ -182,6 +235,8 @@ class Engine:
 
     def stop(self) -> None:
         self._stopped.set()
+        if self.credential_inputs is not None:
+            self.credential_inputs.stop()
         for worker in self.doors.values():
             worker.stop()
         for reader in self.readers.values():

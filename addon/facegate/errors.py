@@ -9,6 +9,10 @@ class ConfigError(FacegateError):
     """The configuration is invalid; the message names the key and, where one applies, the rule."""
 
 
+class NotFoundError(FacegateError):
+    """The person, credential or door named does not exist."""
+
+
 class ModelError(FacegateError):
     """A model file is missing or is not the pinned one."""
 

@@ -28,6 +28,7 @@ Reason = Literal[
     "door_disabled",
     "lock_offline",
     "stale",
+    "method_disabled",  # a valid credential whose holder has that method turned off
 ]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections import deque
@@ -69,6 +70,16 @@ def _acked(info: mqtt.MQTTMessageInfo) -> bool:
         return info.is_published()
     except (ValueError, RuntimeError):
         return False
+
+
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: object) -> None:
+    # paho leaves Nagle's algorithm on. It would hold a lock command back until the broker
+    # acknowledged the previous small write - typically the PUBACK for the keypad code that
+    # caused the unlock - and the broker's delayed ACK makes that ~40 ms on Linux (R5: a
+    # credential must be as quick as a face; measured in benchmarks/latency.py).
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class MqttLink:
@@ -143,6 +154,7 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
+        client.on_socket_open = _no_delay
         self._client = client
 
     def __repr__(self) -> str:

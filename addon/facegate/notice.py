@@ -49,7 +49,7 @@ def build_notice(config: Config) -> Notice:
         [
             "facegate processing rules",
             "Purpose: opening these doors for residents who choose face unlock: "
-            + ", ".join(face_doors)
+            + (", ".join(face_doors) or "none at present")
             + ".",
             "Method: the door camera's frames are analysed in memory; a face is compared with the "
             "templates of people who consented. No photo or video is stored.",
@@ -67,7 +67,9 @@ def build_notice(config: Config) -> Notice:
     zh = "\n".join(
         [
             "facegate 人脸信息处理规则",
-            "目的：为自愿选择刷脸开门的住户开启以下门：" + "、".join(face_doors) + "。",
+            "目的：为自愿选择刷脸开门的住户开启以下门："
+            + ("、".join(face_doors) or "目前没有")
+            + "。",
             "方式：门口摄像头画面仅在内存中分析，与已同意者的人脸特征比对。不保存任何照片或视频。",
             "范围：每张登记照片仅保存一个数字特征值（嵌入向量）；从不索取身份证号、房产证或手机号。",
             "存储地点：仅保存在本机并加密（AES-256-GCM），不发送到任何云端。",

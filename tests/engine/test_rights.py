@@ -251,3 +251,74 @@ def test_r11_retention_purge_keeps_the_chain_verifiable(store, notice):
     db.commit()
     db.close()
     assert "checkpoint" in store.verify_audit().problem
+
+
+def _engine(tmp_path, models_dir, methods=("pin",)):
+    from facegate.engine import Engine
+    from facegate.mqtt import MqttLink
+
+    config = parse(
+        {
+            "data_dir": str(tmp_path / "engine"),
+            "models_dir": str(models_dir),
+            "mqtt": {"host": "127.0.0.1", "port": 1},
+            "doors": {"front": {"methods": list(methods), "lock": {"command_topic": "l/set"}}},
+        }
+    )
+    # The link is never started: these tests exercise the engine's own bookkeeping.
+    return Engine(config, MqttLink(host="127.0.0.1", port=1, client_id="unused"))
+
+
+def test_r11_a_changed_configuration_is_audited_once(tmp_path, models_dir):
+    first = _engine(tmp_path, models_dir)
+    first.store.close()
+    again = _engine(tmp_path, models_dir)
+    again.store.close()
+    changed = _engine(tmp_path, models_dir, methods=("pin", "card"))
+    entries = changed.store.audit_entries()
+    configs = [e for e in entries if e.kind == "config_changed" and "config" in e.data]
+    assert len(configs) == 2
+    assert configs[1].data["previous"] == configs[0].data["config"]
+    assert changed.store.verify_audit().ok
+    changed.store.close()
+
+
+def test_r7_housekeeping_erases_people_who_moved_out(tmp_path, models_dir):
+    engine = _engine(tmp_path, models_dir)
+    store = engine.store
+    leaving = store.add_person("Leaving", leaves_on="2030-01-31")
+    staying = store.add_person("Staying")
+    store.add_credential(leaving.id, "card", "04AABBCC")
+    engine.housekeeping(today=dt.date(2030, 1, 30))
+    assert {p.id for p in store.people()} == {leaving.id, staying.id}
+    engine.housekeeping(today=dt.date(2030, 1, 31))
+    assert [p.id for p in store.people()] == [staying.id]
+    erasure = [e for e in store.audit_entries() if e.kind == "erasure"]
+    assert erasure[0].data["reason"] == "move_out"
+    assert erasure[0].data["deleted"]["credentials"] == 1
+    store.close()
+
+
+def test_r6_withdrawal_by_another_process_stops_the_running_engine_at_once(tmp_path, models_dir):
+    import time as clock
+
+    engine = _engine(tmp_path, models_dir)
+    notice = engine.notice
+    person = engine.store.add_person("Ma Li")
+    engine.store.give_consent(
+        person.id, notice_version=notice.version, method="signed_name", signer="Ma Li"
+    )
+    engine.store.add_template(person.id, _vector(7), embedder=engine.config.embedder)
+    engine.start()
+    try:
+        assert len(engine.gallery()) == 1
+        # What `facegate person withdraw` does: its own connection to the same database.
+        other = IdentityStore(engine.config.data_dir)
+        other.withdraw_consent(person.id)
+        other.close()
+        deadline = clock.monotonic() + 5
+        while len(engine.gallery()) and clock.monotonic() < deadline:
+            clock.sleep(0.1)
+        assert len(engine.gallery()) == 0
+    finally:
+        engine.stop()

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from facegate.audit import SCHEMA as AUDIT_SCHEMA
 from facegate.audit import AuditLog, Entry, Verdict
-from facegate.errors import ConsentError, FacegateError, TamperError
+from facegate.errors import ConsentError, FacegateError, NotFoundError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialKind, lookup_key
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.seal import TemplateSealer
@@ -89,6 +89,10 @@ CREATE TABLE IF NOT EXISTS credentials (
     label TEXT NOT NULL DEFAULT '',
     lookup TEXT NOT NULL UNIQUE,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS engine_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS door_methods (
     door TEXT NOT NULL,
@@ -236,6 +240,10 @@ class IdentityStore:
             load_or_create_key(data_dir / AUDIT_KEY_NAME), data_dir / AUDIT_HEAD_NAME
         )
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (another process) commits to the database."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -380,7 +388,7 @@ class IdentityStore:
     def person(self, person_id: str) -> Person:
         rows = self._query("SELECT * FROM people WHERE id = ?", (person_id,))
         if not rows:
-            raise FacegateError(f"no person with id {person_id}")
+            raise NotFoundError(f"no person with id {person_id}")
         return _person(rows[0])
 
     def people(self) -> list[Person]:
@@ -690,7 +698,7 @@ class IdentityStore:
                 "DELETE FROM credentials WHERE id = ? AND person_id = ?", (credential_id, person_id)
             ).rowcount
             if not removed:
-                raise FacegateError(f"person has no credential {credential_id}")
+                raise NotFoundError(f"person has no credential {credential_id}")
             self.audit.append(
                 db,
                 "credential_removed",
@@ -753,6 +761,18 @@ class IdentityStore:
                 db, "config_changed", door=door, data={"method": method, "enabled": enabled}
             )
 
+    def note_configuration(self, digest: str) -> bool:
+        """Audits a configuration the engine starts with, when it differs from the last one."""
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM engine_state WHERE key = 'config'").fetchone()
+            if row is not None and row[0] == digest:
+                return False
+            db.execute("INSERT OR REPLACE INTO engine_state VALUES ('config', ?)", (digest,))
+            self.audit.append(
+                db, "config_changed", data={"config": digest, "previous": row[0] if row else None}
+            )
+        return True
+
     # Access log ---------------------------------------------------------------------------
 
     def record_access(self, event: dict[str, Any]) -> None:
@@ -781,6 +801,11 @@ class IdentityStore:
 
     def purge_audit(self, older_than_days: float) -> int:
         with self._transaction() as db:
+            # The purge signs a checkpoint over what it removes: on a broken chain that would
+            # launder the tampering, so a broken chain is never purged (R11).
+            verdict = self.audit.verify(db)
+            if not verdict.ok:
+                raise TamperError(f"refusing to purge a broken audit log: {verdict.problem}")
             return self.audit.purge_before(db, time.time() - older_than_days * 86400)
 
     # Rights -------------------------------------------------------------------------------

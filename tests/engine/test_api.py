@@ -1,0 +1,1032 @@
+"""The HTTP API against a real engine: the real ApiServer on a free loopback port, a real
+mosquitto for the door's MQTT link, a real RTSP camera where a camera is needed, and real
+enrolment photos. Tests are named after the rule they prove."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import http.client
+import json
+import os
+import signal
+import sqlite3
+import stat
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import aiohttp
+import cv2
+import numpy as np
+import pytest
+from conftest_mqtt import Mosquitto, free_port
+from facegate.capture import CameraReader
+from facegate.config import Config, parse
+from facegate.engine import Engine
+from facegate.errors import ConfigError, FacegateError
+from facegate.mqtt import MqttLink
+from facegate.rtsp import RtspServer
+from facegate.web import create_app, load_or_create_token
+from facegate.web.events import Close, EventHub
+from facegate.web.server import ApiServer
+
+pytest_plugins = ["conftest_mqtt", "conftest_rtsp"]
+
+TEST_LIMIT_S = 90
+PIN = "482916"
+CARD = "04:A2:2B:19:7C:5D:80"
+
+
+@pytest.fixture(autouse=True)
+def _bounded() -> Iterator[None]:
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise TimeoutError(f"test took longer than {TEST_LIMIT_S} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(TEST_LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# Every file opened for writing while a test watches (R10): an audit hook sees the opens of
+# every thread, including tempfile's O_TMPFILE spooling that leaves no name behind.
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class _Watch:
+    writes: list[tuple[str, object, object]] | None = None
+
+
+def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
+    if _Watch.writes is None or event != "open":
+        return
+    path, mode, flags = (*tuple(args), None, None, None)[:3]
+    if isinstance(path, int):
+        return  # wrapping a descriptor whose own open was already seen
+    writing = isinstance(mode, str) and any(c in mode for c in "wax+")
+    if isinstance(flags, int) and flags & _WRITE_FLAGS:
+        writing = True
+    if writing:
+        _Watch.writes.append(
+            (os.fsdecode(path) if isinstance(path, str | bytes) else str(path), mode, flags)
+        )
+
+
+sys.addaudithook(_audit_hook)
+
+
+@dataclass
+class Reply:
+    status: int
+    data: Any
+    headers: http.client.HTTPMessage
+
+    @property
+    def error(self) -> str:
+        assert isinstance(self.data, dict) and isinstance(self.data.get("error"), str), self.data
+        return str(self.data["error"])
+
+
+class Client:
+    """A plain HTTP client; every answer must be JSON and never a 5xx unless a test says so."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        allow_5xx: bool = False,
+    ) -> Reply:
+        sent = dict(headers or {})
+        if "Authorization" not in sent:
+            sent["Authorization"] = f"Bearer {self.token if token is None else token}"
+        if not sent["Authorization"]:
+            del sent["Authorization"]
+        payload = raw
+        if body is not None:
+            payload = json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=payload, headers=sent)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        assert response.headers.get_content_type() == "application/json", data[:200]
+        reply = Reply(response.status, json.loads(data) if data else None, response.headers)
+        if not allow_5xx:
+            assert reply.status < 500, (method, path, reply.status, reply.data)
+        if reply.status >= 400:
+            assert reply.error  # {"error": "<what is wrong>"}
+        return reply
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.request("DELETE", path, **kw)
+
+
+def _config(
+    data_dir: Path, models_dir: Path, mqtt_port: int, camera_url: str | None = None
+) -> Config:
+    doors: dict[str, Any] = {
+        "lobby": {"methods": ["pin", "card", "tag"], "lock": {"command_topic": "test/lobby/set"}}
+    }
+    raw: dict[str, Any] = {
+        "data_dir": str(data_dir),
+        "models_dir": str(models_dir),
+        "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
+        "doors": doors,
+    }
+    if camera_url is not None:
+        raw["cameras"] = {"front_cam": {"source": camera_url, "detector": "short"}}
+        doors["front_door"] = {
+            "camera": "front_cam",
+            "methods": ["face", "pin"],
+            "lock": {"command_topic": "test/front/set"},
+        }
+    return parse(raw)
+
+
+class Env:
+    """A started engine with its MQTT link and the API server in front of it."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.link = MqttLink(host=config.mqtt.host, port=config.mqtt.port, client_id="api-test")
+        self.engine = Engine(config, self.link)
+        self.link.start()
+        assert self.link.wait_connected(5)
+        self.engine.start()
+        self.server = ApiServer(self.engine, "127.0.0.1", 0)
+        self.server.start()
+        self.api = Client(self.server.port, self.server.token)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_dir
+
+    @property
+    def notice(self) -> str:
+        return self.engine.notice.version
+
+    def person(self, name: str = "Li Wei", **fields: Any) -> str:
+        reply = self.api.post("/api/people", {"name": name, **fields})
+        assert reply.status == 201, reply.data
+        return str(reply.data["id"])
+
+    def consent(self, person_id: str, **fields: Any) -> dict[str, Any]:
+        body = {
+            "agree": True,
+            "notice_version": self.notice,
+            "signer": "Li Wei",
+            "method": "signed_name",
+            **fields,
+        }
+        reply = self.api.post(f"/api/people/{person_id}/consent", body)
+        assert reply.status == 201, reply.data
+        return dict(reply.data)
+
+    def upload(self, person_id: str, photo: Path, content_type: str = "image/jpeg") -> Reply:
+        return self.api.post(
+            f"/api/people/{person_id}/faces", raw=photo.read_bytes(), content_type=content_type
+        )
+
+    def audit_kinds(self) -> list[str]:
+        return [e.kind for e in self.engine.store.audit_entries(limit=100_000)]
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.engine.stop()
+        self.link.stop()
+
+
+@pytest.fixture
+def make_env(
+    tmp_path: Path, models_dir: Path, mosquitto: Mosquitto
+) -> Iterator[Callable[..., Env]]:
+    made: list[Env] = []
+
+    def make(camera_url: str | None = None) -> Env:
+        config = _config(tmp_path / f"data{len(made)}", models_dir, mosquitto.port, camera_url)
+        env = Env(config)
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.stop()
+
+
+@pytest.fixture
+def env(make_env: Callable[..., Env]) -> Env:
+    return make_env()
+
+
+@pytest.fixture
+def obama(faces: Path) -> Path:
+    return faces / "enroll" / "barack_obama" / "obama.jpg"
+
+
+def _multipart(field: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+    ).encode()
+    note = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nfront door\r\n'
+    ).encode()
+    body = note + head + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+# Auth and the API's own description -------------------------------------------------------
+
+
+def test_api_token_is_generated_once_and_readable_by_the_service_alone(tmp_path: Path) -> None:
+    token = load_or_create_token(tmp_path)
+    path = tmp_path / "api.token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(token) >= 32
+    assert load_or_create_token(tmp_path) == token
+    path.chmod(0o644)
+    with pytest.raises(FacegateError, match="chmod 600"):
+        load_or_create_token(tmp_path)
+
+
+def test_requests_without_or_with_a_wrong_token_get_401(env: Env) -> None:
+    api = env.api
+    wrong = env.server.token[:-1] + ("A" if env.server.token[-1] != "A" else "B")
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": f"Bearer {wrong}"},
+        {"Authorization": f"Basic {env.server.token}"},
+        {"Authorization": "Bearer"},
+        {"Authorization": f"Bearer {env.server.token[:10]}"},
+    ):
+        for method, path in (("GET", "/api/health"), ("POST", "/api/people"), ("GET", "/nope")):
+            reply = api.request(method, path, headers=headers)
+            assert reply.status == 401, (headers, path)
+            assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+            assert env.server.token not in json.dumps(reply.data)
+    assert api.get("/api/people").data == {"people": []}  # nothing was created on the way
+    assert api.get("/api/health").status == 200
+
+    async def websocket_without_token() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            try:
+                async with session.ws_connect(f"{env.server.url}/api/events"):
+                    return 101
+            except aiohttp.WSServerHandshakeError as error:
+                return error.status
+
+    assert asyncio.run(websocket_without_token()) == 401
+
+
+def test_openapi_document_lists_every_route_the_app_has(env: Env) -> None:
+    spec = env.api.get("/api/openapi.json").data
+    assert spec["openapi"].startswith("3.1")
+    assert env.server.app is not None
+    served = {
+        (route.method, route.resource.canonical)
+        for route in env.server.app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    }
+    described = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+    }
+    assert served == described
+    assert len(served) == 22
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert operation["summary"] and operation["operationId"], (method, path)
+            assert "401" in operation["responses"], (method, path)
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == {part[1:-1] for part in path.split("/") if part[:1] == "{"}
+    # A fresh app built for the same engine serves the same routes.
+    app = create_app(env.engine, env.server.token)
+    assert {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.method != "HEAD" and r.resource is not None
+    } == served
+
+
+def test_health_reports_cameras_templates_and_the_audit_chain(env: Env) -> None:
+    health = env.api.get("/api/health").data
+    assert health["status"] == "ok"
+    assert health["audit_ok"] is True
+    assert health["templates"] == 0
+    assert health["cameras_total"] == 0
+    assert health["mqtt_connected"] is True
+    assert health["notice_version"] == env.notice
+
+
+# Rules -------------------------------------------------------------------------------------
+
+
+def test_r1_notice_is_served_in_english_and_chinese_with_its_version(env: Env) -> None:
+    english = env.api.get("/api/notice?lang=en").data
+    chinese = env.api.get("/api/notice?lang=zh-Hans").data
+    default = env.api.get("/api/notice").data
+    assert english["version"] == chinese["version"] == default["version"] == env.notice
+    assert english["lang"] == "en" and "Purpose" in english["text"]
+    assert "Withdrawal" in english["text"] and "Retention" in english["text"]
+    assert chinese["lang"] == "zh-Hans" and "目的" in chinese["text"]
+    assert "撤回" in chinese["text"]
+    for lang in ("fr", "zh", "EN", ""):
+        if lang:
+            reply = env.api.get(f"/api/notice?lang={lang}")
+            assert reply.status == 400 and "lang" in reply.error
+    person_id = env.person()
+    assert env.api.get(f"/api/notice?lang=zh-Hans&person={person_id}").status == 200
+    assert env.api.get("/api/notice?person=nobody").status == 404
+    shown = [e for e in env.engine.store.audit_entries() if e.kind == "notice_shown"]
+    assert len(shown) == 4
+    audit_ref = env.engine.store.person(person_id).audit_ref
+    assert [e.subject for e in shown] == [None, None, None, audit_ref]
+    assert all(e.data == {"version": env.notice} for e in shown)
+
+
+def test_r2_consent_needs_explicit_agree_and_the_current_notice(env: Env, obama: Path) -> None:
+    person_id = env.person()
+    path = f"/api/people/{person_id}/consent"
+    good = {
+        "agree": True,
+        "notice_version": env.notice,
+        "signer": "Li Wei",
+        "method": "checkbox",
+    }
+    refused: list[tuple[dict[str, Any], int, str]] = [
+        ({k: v for k, v in good.items() if k != "agree"}, 400, "R2"),  # not ticked at all
+        ({**good, "agree": False}, 400, "R2"),
+        ({**good, "agree": "true"}, 400, "R2"),  # "pre-ticked" by a form default
+        ({**good, "agree": 1}, 400, "R2"),
+        ({**good, "agree": None}, 400, "R2"),
+        ({**good, "terms": True}, 400, "never bundled"),
+        ({**good, "marketing": True}, 400, "never bundled"),
+        ({**good, "notice_version": "0" * 16}, 409, "notice changed"),
+        ({**good, "notice_version": ""}, 400, "notice_version"),
+        ({k: v for k, v in good.items() if k != "signer"}, 400, "signer"),
+        ({**good, "signer": "   "}, 400, "signer"),
+        ({**good, "method": "implied"}, 400, "method"),
+        ({**good, "method": "paper"}, 400, "witness"),
+        ({**good, "days": 0}, 400, "days"),
+        ({**good, "days": 5000}, 400, "days"),
+        ({**good, "days": "365"}, 400, "days"),
+        ({**good, "days": True}, 400, "days"),
+    ]
+    for body, status, words in refused:
+        reply = env.api.post(path, body)
+        assert (reply.status, words in reply.error) == (status, True), (body, reply.data)
+    assert env.engine.store.consents(person_id) == []
+    assert "consent_given" not in env.audit_kinds()
+    # No face is taken before consent (R2), and nothing is read of the photo.
+    reply = env.upload(person_id, obama)
+    assert reply.status == 409 and "R2" in reply.error
+    assert env.engine.store.template_count(person_id) == 0
+
+    record = env.consent(person_id, method="paper", witness="Zhang Min", entered_by="admin")
+    assert record["notice_version"] == env.notice
+    assert (record["method"], record["signer"]) == ("paper", "Li Wei")
+    assert (record["witness"], record["entered_by"]) == ("Zhang Min", "admin")
+    assert record["given_at"] <= time.time() < record["expires_at"]
+    detail = env.api.get(f"/api/people/{person_id}").data
+    assert detail["consent"]["status"] == "live" and detail["consent"]["current_notice"]
+    assert env.audit_kinds().count("consent_given") == 1
+
+
+def test_r3_child_under_14_needs_a_guardian(env: Env) -> None:
+    this_year = dt.date.today().year
+    child = env.person("Xiao Ming", birth_year=this_year - 10)
+    flagged = env.person("Xiao Hong", minor=True)
+    adult = env.person("Wang Fang", birth_year=this_year - 40)
+    assert env.api.get(f"/api/people/{child}").data["needs_guardian"] is True
+    assert env.api.get(f"/api/people/{flagged}").data["needs_guardian"] is True
+    assert env.api.get(f"/api/people/{adult}").data["needs_guardian"] is False
+    body = {
+        "agree": True,
+        "notice_version": env.notice,
+        "signer": "Xiao Ming",
+        "method": "signed_name",
+    }
+    for person_id in (child, flagged):
+        for extra in ({}, {"guardian": ""}, {"guardian": "  "}):
+            reply = env.api.post(f"/api/people/{person_id}/consent", {**body, **extra})
+            assert reply.status == 400 and "R3" in reply.error, reply.data
+        assert env.engine.store.consents(person_id) == []
+        record = env.consent(person_id, signer="Xiao Ming (by guardian)", guardian="Xiao Gang")
+        assert record["guardian"] == "Xiao Gang"
+    env.consent(adult, signer="Wang Fang")
+
+
+def test_r4_person_gets_a_pin_without_face_or_documents(env: Env) -> None:
+    for field, value in (
+        ("id_card", "110101199003074514"),
+        ("phone_number", "13800138000"),
+        ("title_deed", "京(2020)朝阳区不动产权第0000000号"),
+        ("id", "chosen-by-client"),
+    ):
+        reply = env.api.post("/api/people", {"name": "Li Wei", field: value})
+        assert reply.status == 400, field
+        assert field in reply.error and "R4" in reply.error
+    assert env.api.get("/api/people").data == {"people": []}
+
+    person_id = env.person("Li Wei")
+    reply = env.api.post(
+        f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN, "label": "keypad"}
+    )
+    assert reply.status == 201
+    assert set(reply.data) == {"id", "kind", "label"}
+    assert (reply.data["kind"], reply.data["label"]) == ("pin", "keypad")
+    assert PIN not in json.dumps(reply.data)
+    card = env.api.post(f"/api/people/{person_id}/credentials", {"kind": "card", "value": CARD})
+    assert card.status == 201 and CARD not in json.dumps(card.data)
+
+    detail = env.api.get(f"/api/people/{person_id}").data
+    assert detail["consent"] == {"status": "none"} and detail["templates"] == 0
+    assert sorted(c["kind"] for c in detail["credentials"]) == ["card", "pin"]
+    assert PIN not in json.dumps(detail)
+    granted = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN}
+    ).data
+    assert (granted["result"], granted["reason"], granted["method"]) == ("granted", "match", "pin")
+    assert granted["person"] == {"id": person_id, "name": "Li Wei"}
+    assert PIN not in json.dumps(granted)
+    denied = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "pin", "value": "907153"}
+    ).data
+    assert (denied["result"], denied["reason"], denied["person"]) == ("denied", "unknown", None)
+    by_card = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "card", "value": CARD.lower()}
+    ).data
+    assert by_card["result"] == "granted"
+    # Removing it takes it away at once.
+    env.api.delete(f"/api/people/{person_id}/credentials/{card.data['id']}")
+    again = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "card", "value": CARD}
+    ).data
+    assert again["result"] == "denied"
+
+
+def test_r4_a_door_is_never_left_with_face_as_its_only_method(
+    make_env: Callable[..., Env], rtsp_server: RtspServer
+) -> None:
+    env = make_env(rtsp_server.url)
+    api = env.api
+    worker = env.engine.doors["front_door"]
+    path = "/api/doors/front_door/methods"
+    doors = {d["id"]: d for d in api.get("/api/doors").data["doors"]}
+    assert doors["front_door"]["enabled"] == ["face", "pin"]
+    assert doors["front_door"]["camera"]["name"] == "front_cam"
+    assert doors["lobby"]["face_enabled"] is False
+
+    reply = api.post(path, {"method": "pin", "enabled": False})
+    assert reply.status == 409 and "R4" in reply.error
+    assert env.engine.store.door_method_overrides() == {}
+
+    off = api.post(path, {"method": "face", "enabled": False}).data
+    assert off["enabled"] == ["pin"] and off["face_enabled"] is False
+    assert worker.face_enabled is False
+    assert api.post(path, {"method": "pin", "enabled": False}).data["enabled"] == []
+    reply = api.post(path, {"method": "face", "enabled": True})
+    assert reply.status == 409 and "R4" in reply.error
+    assert worker.face_enabled is False
+    assert api.post(path, {"method": "pin", "enabled": True}).status == 200
+    on = api.post(path, {"method": "face", "enabled": True}).data
+    assert on["enabled"] == ["face", "pin"] and worker.face_enabled is True
+    assert env.engine.store.door_method_overrides()[("front_door", "face")] is True
+
+    for body, status in (
+        ({"method": "card", "enabled": False}, 409),  # not configured at this door
+        ({"method": "retina", "enabled": False}, 400),
+        ({"method": "face", "enabled": "false"}, 400),
+        ({"method": "face"}, 400),
+        ({"method": "face", "enabled": True, "force": True}, 400),
+    ):
+        assert api.post(path, body).status == status, body
+    assert (
+        api.post("/api/doors/back_door/methods", {"method": "pin", "enabled": True}).status == 404
+    )
+    # A persisted switch applies to the door workers when the API starts again.
+    api.post(path, {"method": "face", "enabled": False})
+    worker.face_enabled = True
+    env.server.stop()
+    env.server = ApiServer(env.engine, "127.0.0.1", 0)
+    env.server.start()
+    assert worker.face_enabled is False
+
+
+def test_r6_withdrawal_is_one_step_and_erases_templates(env: Env, obama: Path) -> None:
+    person_id = env.person("Barack Obama")
+    first = env.consent(person_id, days=30)
+    assert first["expires_at"] - first["given_at"] == pytest.approx(30 * 86400)
+    assert env.upload(person_id, obama).status == 201
+    assert len(env.engine.gallery()) == 1
+
+    renew = f"/api/people/{person_id}/consent/renew"
+    assert env.api.post(renew, {"notice_version": env.notice}).status == 400  # not agreed
+    assert env.api.post(renew, {"agree": True, "notice_version": "f" * 16}).status == 409
+    assert (
+        env.api.post(
+            renew, {"agree": True, "notice_version": env.notice, "bundle": "newsletter"}
+        ).status
+        == 400
+    )
+    renewed = env.api.post(renew, {"agree": True, "notice_version": env.notice, "days": 365})
+    assert renewed.status == 200 and renewed.data["id"] == first["id"]
+    assert renewed.data["expires_at"] > first["expires_at"] + 300 * 86400
+
+    # One request, no body, and the face is gone from the database and from the door.
+    reply = env.api.post(f"/api/people/{person_id}/consent/withdraw")
+    assert reply.status == 200
+    assert reply.data["withdrawn"] is True and reply.data["templates_deleted"] == 1
+    assert reply.data["person"]["consent"]["status"] == "withdrawn"
+    assert reply.data["person"]["templates"] == 0
+    assert env.engine.store.template_count(person_id) == 0
+    assert len(env.engine.gallery()) == 0
+    assert "consent_withdrawn" in env.audit_kinds()
+    # Nothing a client adds to the body can stand in the way of a withdrawal.
+    again = env.api.post(f"/api/people/{person_id}/consent/withdraw", {"confirm": "maybe"})
+    assert again.status == 200 and again.data["templates_deleted"] == 0
+    assert env.upload(person_id, obama).status == 409
+    assert env.api.post(renew, {"agree": True, "notice_version": env.notice}).status == 409
+
+
+def test_r7_delete_returns_a_receipt(env: Env, obama: Path) -> None:
+    person_id = env.person("Barack Obama")
+    env.consent(person_id)
+    assert env.upload(person_id, obama).status == 201
+    env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    reply = env.api.delete(f"/api/people/{person_id}")
+    assert reply.status == 200
+    receipt = reply.data
+    assert receipt["reason"] == "request"
+    assert receipt["deleted"] == {"templates": 1, "credentials": 1, "consents": 1, "person": 1}
+    assert receipt["erased_at"] <= time.time() and receipt["receipt_id"]
+    assert "deleted" in receipt["statement"]
+    for method, path in (
+        ("GET", f"/api/people/{person_id}"),
+        ("DELETE", f"/api/people/{person_id}"),
+        ("GET", f"/api/people/{person_id}/export"),
+    ):
+        assert env.api.request(method, path).status == 404
+    assert env.engine.store.template_count() == 0 and len(env.engine.gallery()) == 0
+    erasures = [e for e in env.engine.store.audit_entries() if e.kind == "erasure"]
+    assert [e.data["receipt_id"] for e in erasures] == [receipt["receipt_id"]]
+    denied = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN}
+    ).data
+    assert denied["result"] == "denied"
+
+
+def test_r10_uploaded_photo_is_not_stored(env: Env, obama: Path, faces: Path) -> None:
+    person_id = env.person("Barack Obama")
+    env.consent(person_id)
+    jpeg = obama.read_bytes()
+    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    second = faces / "enroll" / "barack_obama" / "obama1.jpg"
+    png = cv2.imencode(".png", cv2.imread(str(second)))[1].tobytes()
+    body, content_type = _multipart("image", "obama1.png", png, "image/png")
+    _Watch.writes = []
+    try:
+        raw_reply = env.upload(person_id, obama)
+        form_reply = env.api.post(
+            f"/api/people/{person_id}/faces", raw=body, content_type=content_type
+        )
+        written = list(_Watch.writes)
+    finally:
+        _Watch.writes = None
+    assert raw_reply.status == 201, raw_reply.data
+    assert form_reply.status == 201, form_reply.data
+    assert form_reply.data["template_count"] == 2
+    # Nothing but the audit log's signed head was opened for writing while the photos were
+    # received and enrolled: no spooling of the upload to a temporary file, no debug dump.
+    assert written
+    assert {path for path, _mode, _flags in written} == {str(env.data_dir / "audit.part")}
+    signatures = [
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff\xe0",
+        b"\xff\xd8\xff\xe1",
+        b"\xff\xd8\xff\xdb",
+        jpeg[:32],
+        jpeg[len(jpeg) // 2 : len(jpeg) // 2 + 64],
+        png[len(png) // 2 : len(png) // 2 + 64],
+        decoded[decoded.shape[0] // 2].tobytes()[:96],  # raw pixels of the middle row
+    ]
+    files = [p for p in env.data_dir.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        content = path.read_bytes()
+        for signature in signatures:
+            assert signature not in content, f"image data in {path}"
+
+
+def test_r11_export_holds_everything_and_no_secrets(env: Env, obama: Path) -> None:
+    person_id = env.person("Barack Obama", birth_year=1961, leaves_on="2031-06-30")
+    env.api.get(f"/api/notice?person={person_id}")
+    env.consent(person_id, signer="Barack Obama")
+    assert env.upload(person_id, obama).status == 201
+    env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    env.api.post(
+        f"/api/people/{person_id}/credentials",
+        {"kind": "tag", "value": "A1B2C3D4", "label": "blue tag"},
+    )
+    env.api.post("/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN})
+    reply = env.api.get(f"/api/people/{person_id}/export")
+    assert reply.status == 200
+    assert "attachment" in reply.headers["Content-Disposition"]
+    export = reply.data
+    assert export["person"]["id"] == person_id and export["person"]["leaves_on"] == "2031-06-30"
+    assert [c["signer"] for c in export["consents"]] == ["Barack Obama"]
+    assert sorted(c["kind"] for c in export["credentials"]) == ["pin", "tag"]
+    assert [c["label"] for c in export["credentials"] if c["kind"] == "tag"] == ["blue tag"]
+    assert len(export["templates"]) == 1
+    kinds = [e["kind"] for e in export["audit"]]
+    for kind in (
+        "person_created",
+        "notice_shown",
+        "consent_given",
+        "enrolment",
+        "credential_added",
+        "access",
+        "export",
+    ):
+        assert kind in kinds, kind
+    text = json.dumps(export)
+    assert PIN not in text and "A1B2C3D4" not in text
+    assert "scrypt:" not in text and "hmac:" not in text
+    assert "sealed" not in text and "vector" not in text
+
+    def no_long_number_lists(value: Any) -> None:
+        if isinstance(value, list):
+            assert sum(isinstance(v, float) for v in value) < 16, "an embedding-like list"
+            for item in value:
+                no_long_number_lists(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                no_long_number_lists(item)
+
+    no_long_number_lists(export)
+
+    # The audit log: listed page by page, verified, and a tampered entry is found.
+    page = env.api.get("/api/audit?after=0&limit=3").data
+    assert [e["seq"] for e in page["entries"]] == [1, 2, 3] and page["next_after"] == 3
+    rest = env.api.get(f"/api/audit?after={page['next_after']}").data
+    assert rest["entries"][0]["seq"] == 4
+    verdict = env.api.get("/api/audit/verify").data
+    assert verdict["ok"] is True and verdict["entries"] == rest["next_after"]
+    with sqlite3.connect(env.data_dir / "facegate.db") as db:
+        db.execute("UPDATE audit SET data = '{}' WHERE seq = 5")
+    verdict = env.api.get("/api/audit/verify").data
+    assert verdict["ok"] is False and verdict["at_seq"] == 5 and verdict["problem"]
+    assert env.api.get("/api/health").data["audit_ok"] is False
+
+
+# Faces from the door camera ----------------------------------------------------------------
+
+
+def test_snapshot_leaves_the_doors_frame_in_its_buffer() -> None:
+    reader = CameraReader("test", "rtsp://127.0.0.1:1/unused")
+    image = np.full((48, 64, 3), 7, np.uint8)
+    taken: list[Any] = []
+    waiter = threading.Thread(target=lambda: taken.append(reader.snapshot(5.0)))
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while reader._snapshot_waiters == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reader._publish(image)
+    waiter.join(5)
+    snapshot = taken[0]
+    assert snapshot is not None and snapshot.seq == 1
+    assert snapshot.image is not image and np.array_equal(snapshot.image, image)
+    frame = reader.next_frame(0.0)  # the door still gets that very frame
+    assert frame is not None and frame.seq == 1 and frame.image is image
+    assert reader._snapshot is None  # nothing kept once the snapshot is handed over
+    assert reader.snapshot(0.05) is None  # no new frame: nothing
+
+
+def test_r2_snapshot_enrols_from_the_door_camera_after_consent(
+    make_env: Callable[..., Env], rtsp_server: RtspServer
+) -> None:
+    env = make_env(rtsp_server.url)
+    person_id = env.person("Lin-Manuel Miranda")
+    path = f"/api/people/{person_id}/faces/snapshot"
+    reply = env.api.post(path, {"door": "front_door"})
+    assert reply.status == 409 and "R2" in reply.error
+    env.consent(person_id, signer="Lin-Manuel Miranda")
+    assert env.api.post(path, {"door": "lobby"}).status == 409  # no camera there
+    assert env.api.post(path, {"door": "garage"}).status == 404
+    assert env.api.post(path, {}).status == 400
+    reply = env.api.post(path, {"door": "front_door"})
+    assert reply.status == 201, reply.data
+    assert reply.data["template_count"] == 1
+    assert len(env.engine.gallery()) == 1
+    health = env.api.get("/api/health").data
+    assert health["cameras"]["front_cam"]["online"] is True
+    assert health["cameras_online"] == 1 and health["templates"] == 1
+
+
+# Every bad input gets a 4xx that says what is wrong ---------------------------------------
+
+
+def test_bad_input_gets_a_4xx_that_says_what_is_wrong(env: Env) -> None:
+    api = env.api
+    person_id = env.person()
+    env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    p = f"/api/people/{person_id}"
+    ghost = "/api/people/0123456789abcdef"
+    blank = cv2.imencode(".png", np.full((200, 200, 3), 128, np.uint8))[1].tobytes()
+    access = "/api/access/credential"
+    # fmt: off
+    cases: list[tuple[str, str, dict[str, Any], int, str]] = [
+        ("POST", "/api/people", {"raw": b"{bad"}, 400, "not valid JSON"),
+        ("POST", "/api/people", {"raw": b"[1, 2]"}, 400, "JSON object"),
+        ("POST", "/api/people", {"raw": b""}, 400, "required"),
+        ("POST", "/api/people", {"raw": b'{"name": "a", "name": "b"}'}, 400, "twice"),
+        ("POST", "/api/people", {"raw": b'{"name": NaN}'}, 400, "NaN"),
+        ("POST", "/api/people", {"raw": b"\xff\xfe"}, 400, "JSON"),
+        ("POST", "/api/people", {"raw": b" " * 70_000}, 413, "larger"),
+        ("POST", "/api/people", {"body": {}}, 400, "name"),
+        ("POST", "/api/people", {"body": {"name": ""}}, 400, "name"),
+        ("POST", "/api/people", {"body": {"name": "x" * 81}}, 400, "name"),
+        ("POST", "/api/people", {"body": {"name": 7}}, 400, "name"),
+        ("POST", "/api/people", {"body": {"name": "A", "birth_year": "1990"}}, 400, "birth_year"),
+        ("POST", "/api/people", {"body": {"name": "A", "birth_year": True}}, 400, "birth_year"),
+        ("POST", "/api/people", {"body": {"name": "A", "birth_year": 1800}}, 400, "birth_year"),
+        ("POST", "/api/people", {"body": {"name": "A", "minor": "yes"}}, 400, "minor"),
+        ("POST", "/api/people", {"body": {"name": "A", "leaves_on": "soon"}}, 400, "leaves_on"),
+        ("GET", ghost, {}, 404, "no person"),
+        ("PATCH", ghost, {"body": {"leaves_on": None}}, 404, "no person"),
+        ("DELETE", ghost, {}, 404, "no person"),
+        ("GET", ghost + "/export", {}, 404, "no person"),
+        ("POST", ghost + "/consent", {"body": {"agree": True}}, 404, "no person"),
+        ("POST", ghost + "/consent/renew", {"body": {}}, 404, "no person"),
+        ("POST", ghost + "/consent/withdraw", {}, 404, "no person"),
+        ("POST", ghost + "/faces", {"raw": blank, "content_type": "image/png"}, 404, "no person"),
+        ("POST", ghost + "/faces/snapshot", {"body": {"door": "lobby"}}, 404, "no person"),
+        ("POST", ghost + "/credentials", {"body": {"kind": "pin"}}, 404, "no person"),
+        ("DELETE", ghost + "/credentials/abc", {}, 404, "no person"),
+        ("GET", "/api/people/" + "x" * 200, {}, 404, "no person"),
+        ("GET", "/api/notice?person=" + "0" * 32, {}, 404, "no person"),
+        ("PATCH", p, {"body": {}}, 400, "nothing to change"),
+        ("PATCH", p, {"body": {"leaves_on": "31/12/2030"}}, 400, "YYYY-MM-DD"),
+        ("PATCH", p, {"body": {"disabled_methods": "pin"}}, 400, "list"),
+        ("PATCH", p, {"body": {"disabled_methods": ["iris"]}}, 400, "iris"),
+        ("PATCH", p, {"body": {"name": "New"}}, 400, "unknown field"),
+        ("POST", p + "/consent/renew", {"body": {"agree": True, "notice_version": env.notice}},
+         409, "no consent to renew"),
+        ("POST", p + "/faces", {"raw": blank, "content_type": "image/png"}, 409, "R2"),
+        ("POST", p + "/credentials", {"body": {"kind": "retina", "value": "x"}}, 400, "kind"),
+        ("POST", p + "/credentials", {"body": {"kind": "pin", "value": 482916}}, 400, "string"),
+        ("POST", p + "/credentials", {"body": {"kind": "pin", "value": "1234"}}, 400, "6-12"),
+        ("POST", p + "/credentials", {"body": {"kind": "pin", "value": "111111"}}, 400, "repeat"),
+        ("POST", p + "/credentials", {"body": {"kind": "pin", "value": PIN}}, 409, "in use"),
+        ("POST", p + "/credentials", {"body": {"kind": "card", "value": "a b"}}, 400, "card"),
+        ("POST", p + "/credentials", {"body": {"kind": "tag", "value": "A1B2C3D4",
+                                               "owner_phone": "13800138000"}}, 400, "unknown"),
+        ("DELETE", p + "/credentials/nope", {}, 404, "no credential"),
+        ("POST", access, {"body": {"door": "x", "kind": "pin", "value": PIN}}, 404, "no door"),
+        ("POST", access, {"body": {"door": "lobby", "kind": "iris", "value": PIN}}, 400, "kind"),
+        ("POST", access, {"body": {"door": "lobby", "kind": "pin"}}, 400, "value"),
+        ("POST", access, {"body": {"door": "lobby", "kind": "pin", "value": PIN, "person": "x"}},
+         400, "unknown field"),
+        ("POST", "/api/doors/lobby/methods", {"body": {"method": "pin"}}, 400, "enabled"),
+        ("GET", "/api/audit?after=-1", {}, 400, "after"),
+        ("GET", "/api/audit?limit=0", {}, 400, "limit"),
+        ("GET", "/api/audit?limit=abc", {}, 400, "limit"),
+        ("GET", "/api/audit?limit=5000", {}, 400, "limit"),
+        ("GET", "/api/nothing-here", {}, 404, "no such endpoint"),
+        ("PUT", "/api/people", {}, 405, "not allowed"),
+    ]
+    # fmt: on
+    for method, path, kw, status, words in cases:
+        reply = api.request(method, path, **kw)
+        assert reply.status == status, (method, path, kw, reply.status, reply.data)
+        assert words.lower() in reply.error.lower(), (method, path, reply.error)
+
+    # With consent recorded, the photo itself is checked.
+    env.consent(person_id)
+    faces_path = p + "/faces"
+    # fmt: off
+    for kw, status, words in (
+        ({"body": {"image": "base64..."}}, 415, "image/jpeg"),
+        ({"raw": b"GIF89a", "content_type": "image/gif"}, 415, "image/jpeg"),
+        ({"raw": b"not an image", "content_type": "image/jpeg"}, 400, "not a readable"),
+        ({"raw": b"", "content_type": "image/png"}, 400, "empty"),
+        ({"raw": blank, "content_type": "image/png"}, 422, "no face"),
+        ({"raw": b"\0" * (10 * 2**20 + 1), "content_type": "image/jpeg"}, 413, "10 MiB"),
+        ({"raw": b"--x--\r\n", "content_type": "multipart/form-data; boundary=x"}, 400, "image"),
+    ):
+        reply = api.post(faces_path, **kw)
+        assert reply.status == status, (kw.get("content_type"), reply.data)
+        assert words in reply.error, reply.error
+    # fmt: on
+    body, content_type = _multipart("photo", "a.png", blank, "image/png")
+    reply = api.post(faces_path, raw=body, content_type=content_type)
+    assert reply.status == 400 and "'image'" in reply.error
+    assert env.engine.store.template_count() == 0
+
+    # The engine took all of it in its stride: nothing half-written, the chain intact.
+    assert [x["name"] for x in api.get("/api/people").data["people"]] == ["Li Wei"]
+    health = api.get("/api/health").data
+    assert health["status"] == "ok" and health["audit_ok"] is True
+
+
+def test_patch_sets_move_out_and_disabled_methods(env: Env) -> None:
+    person_id = env.person()
+    env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    updated = env.api.patch(
+        f"/api/people/{person_id}", {"leaves_on": "2031-01-31", "disabled_methods": ["pin"]}
+    ).data
+    assert updated["leaves_on"] == "2031-01-31" and updated["disabled_methods"] == ["pin"]
+    event = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN}
+    ).data
+    assert (event["result"], event["reason"]) == ("denied", "method_disabled")
+    cleared = env.api.patch(
+        f"/api/people/{person_id}", {"leaves_on": None, "disabled_methods": []}
+    ).data
+    assert cleared["leaves_on"] is None and cleared["disabled_methods"] == []
+    event = env.api.post(
+        "/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN}
+    ).data
+    assert event["result"] == "granted"
+
+
+# The event stream --------------------------------------------------------------------------
+
+
+def test_event_stream_delivers_decisions_and_state_changes(env: Env) -> None:
+    url = env.server.url
+    headers = {"Authorization": f"Bearer {env.server.token}"}
+    actuator = env.engine.actuators["lobby"]
+
+    async def run() -> list[dict[str, Any]]:
+        timeout = aiohttp.ClientTimeout(total=20)
+        async with (
+            aiohttp.ClientSession(timeout=timeout, headers=headers) as session,
+            session.ws_connect(f"{url}/api/events") as ws,
+        ):
+
+            async def next_message(kind: str) -> dict[str, Any]:
+                while True:
+                    message = await ws.receive_json(timeout=10)
+                    if message["type"] == kind:
+                        return dict(message)
+
+            seen = [await next_message("state")]
+            async with session.post(f"{url}/api/people", json={"name": "Li Wei"}) as r:
+                person_id = (await r.json())["id"]
+            seen.append(await next_message("state"))
+            body = {"kind": "pin", "value": PIN}
+            async with session.post(f"{url}/api/people/{person_id}/credentials", json=body):
+                pass
+            seen.append(await next_message("state"))
+            body = {"door": "lobby", "kind": "pin", "value": PIN}
+            async with session.post(f"{url}/api/access/credential", json=body) as r:
+                assert r.status == 200
+            seen.append(await next_message("decision"))
+            # A decision made on an engine thread, outside any request.
+            thread = threading.Thread(
+                target=actuator.decide,
+                kwargs={"method": "tag", "reason": "unknown", "evidence_at": time.monotonic()},
+            )
+            thread.start()
+            seen.append(await next_message("decision"))
+            thread.join(5)
+            body = {"method": "pin", "enabled": False}
+            async with session.post(f"{url}/api/doors/lobby/methods", json=body) as r:
+                assert r.status == 200
+            seen.append(await next_message("state"))
+            return seen
+
+    snapshot, created, credentials, pin, tag, door = asyncio.run(run())
+    assert snapshot["change"] == "snapshot" and snapshot["notice_version"] == env.notice
+    assert [d["id"] for d in snapshot["doors"]] == ["lobby"] and snapshot["people"] == []
+    assert created["change"] == "person_created" and created["person"]["name"] == "Li Wei"
+    assert credentials["change"] == "credentials"
+    assert [c["kind"] for c in credentials["person"]["credentials"]] == ["pin"]
+    assert pin["event"]["result"] == "granted" and pin["event"]["method"] == "pin"
+    assert pin["event"]["person"]["name"] == "Li Wei" and pin["event"]["sig"]
+    assert tag["event"]["method"] == "tag" and tag["event"]["result"] == "denied"
+    for decision in (pin, tag):
+        assert not {"image", "embedding", "vector", "value"} & set(decision["event"])
+        assert PIN not in json.dumps(decision)
+    assert door["change"] == "door" and door["door"]["enabled"] == ["card", "tag"]
+
+
+def test_slow_event_clients_are_dropped_and_the_rest_keep_up() -> None:
+    async def run() -> None:
+        hub = EventHub(queue_size=3)
+        hub.attach(asyncio.get_running_loop())
+        slow, fast = hub.subscribe(), hub.subscribe()
+        assert slow is not None and fast is not None
+        for n in range(3):
+            hub.state("test", n=n)
+            await fast.queue.get()
+        hub.state("test", n=3)  # slow is now 4 behind: dropped
+        assert slow.dropped and hub.clients == 1 and hub.dropped_clients == 1
+        last = slow.queue.get_nowait()
+        assert isinstance(last, Close) and last.code == 1013 and slow.queue.empty()
+        assert json.loads(str(await fast.queue.get()))["n"] == 3
+        # Decisions come from engine threads and never raise there, even after shutdown.
+        threading.Thread(target=hub.on_decision, args=({"door": "x"},)).start()
+        message = json.loads(str(await asyncio.wait_for(fast.queue.get(), 5)))
+        assert message == {"type": "decision", "event": {"door": "x"}}
+        hub.close()
+        assert isinstance(fast.queue.get_nowait(), Close)
+        hub.on_decision({"door": "y"})
+        assert hub.subscribe() is None
+        full = EventHub(max_clients=1)
+        assert full.subscribe() is not None and full.subscribe() is None
+
+    asyncio.run(run())
+
+
+def test_api_server_stops_in_bounded_time_with_a_client_connected(env: Env) -> None:
+    url, token = env.server.url, env.server.token
+    closed: list[int | None] = []
+    connected = threading.Event()
+
+    async def listen() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.ws_connect(f"{url}/api/events") as ws,
+        ):
+            await ws.receive_json(timeout=10)
+            connected.set()
+            message = await ws.receive(timeout=15)
+            closed.append(ws.close_code if message.type != aiohttp.WSMsgType.ERROR else -1)
+
+    client = threading.Thread(target=asyncio.run, args=(listen(),))
+    client.start()
+    assert connected.wait(10)
+    started = time.monotonic()
+    env.server.stop()
+    assert time.monotonic() - started < 5
+    client.join(10)
+    assert closed == [1001]  # going away
+    # The port is free again, and a second server on a taken port says why it cannot start.
+    other = ApiServer(env.engine, "127.0.0.1", 0)
+    other.start()
+    try:
+        clash = ApiServer(env.engine, "127.0.0.1", other.port)
+        with pytest.raises(FacegateError, match="cannot listen"):
+            clash.start()
+    finally:
+        other.stop()
+
+
+def test_config_api_section_has_defaults_and_names_bad_keys(tmp_path: Path) -> None:
+    base = {
+        "data_dir": str(tmp_path),
+        "mqtt": {"host": "127.0.0.1"},
+        "doors": {"lobby": {"methods": ["pin"], "lock": {"command_topic": "a/b"}}},
+    }
+    default = parse(base)
+    assert (default.api.host, default.api.port) == ("127.0.0.1", 8765)
+    port = free_port()
+    custom = parse({**base, "api": {"host": "0.0.0.0", "port": port}})
+    assert (custom.api.host, custom.api.port) == ("0.0.0.0", port)
+    for api, key in (
+        ({"port": 0}, "api.port"),
+        ({"port": "x"}, "api.port"),
+        ({"host": ""}, "api.host"),
+        ({"tls": True}, "api.tls"),
+    ):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            parse({**base, "api": api})

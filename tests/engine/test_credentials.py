@@ -1,0 +1,500 @@
+"""PIN, card and tag at a real engine over a real mosquitto: same path as the face (R4, R5, R11,
+R12). The door has no camera at all; the keypad and readers publish on their own topics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import paho.mqtt.client as mqtt
+import pytest
+from conftest_mqtt import Mosquitto, Received, Subscriber
+from facegate.config import Config, parse
+from facegate.engine import Engine
+from facegate.events import AccessEvent, sign, verify
+from facegate.mqtt import MqttLink
+
+pytest_plugins = ["conftest_mqtt"]
+
+DOOR = "front_door"
+LOCK_TOPIC = "test/front_lock/set"
+ACCESS_TOPIC = f"facegate/{DOOR}/access"
+KEYPAD = "zigbee2mqtt/front_keypad"
+READER = "readers/front"
+TAGS = "readers/front_nfc"
+INPUTS = {"pin": KEYPAD, "card": READER, "tag": TAGS}
+
+PIN = "482913"
+WRONG_PIN = "135792"
+CARD = "04:A2:B3:C4:D5:E6:80"
+TAG = "TAG-7F3A-0001"
+VALUES = {"pin": PIN, "card": CARD, "tag": TAG}
+TEST_LIMIT_S = 60
+
+
+@pytest.fixture(autouse=True)
+def _bounded() -> Iterator[None]:
+    """No test here may hang: each gets TEST_LIMIT_S seconds, then fails."""
+
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise TimeoutError(f"test exceeded {TEST_LIMIT_S} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(TEST_LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _config(tmp_path: Path, models_dir: Path, port: int, **credentials: float) -> Config:
+    return parse(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "models_dir": str(models_dir),
+            "mqtt": {"host": "127.0.0.1", "port": port},
+            "doors": {
+                DOOR: {
+                    "methods": ["pin", "card", "tag"],
+                    "lock": {"command_topic": LOCK_TOPIC, "payload_unlock": "UNLOCK"},
+                    "credential_inputs": [
+                        {"topic": KEYPAD, "kind": "pin", "json_key": "action_code"},
+                        {"topic": READER, "kind": "card"},
+                        {"topic": TAGS, "kind": "tag"},
+                    ],
+                }
+            },
+            "credentials": credentials,
+        }
+    )
+
+
+class Publisher:
+    """The keypad and the readers: a separate paho client, each publish acknowledged."""
+
+    def __init__(self, port: int) -> None:
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-keypad")
+        self._client.connect("127.0.0.1", port)
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: str | bytes, *, retain: bool = False) -> None:
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(5)
+        assert info.is_published()
+
+    def keypad(self, code: str, **extra: object) -> None:
+        # What a zigbee2mqtt keypad publishes when a code is typed and a mode chosen.
+        self.publish(
+            KEYPAD,
+            json.dumps({"action": "disarm", "action_code": code, "battery": 88, **extra}),
+        )
+
+    def present(self, kind: str, value: str) -> None:
+        if kind == "pin":
+            self.keypad(value)
+        else:
+            self.publish(INPUTS[kind], value)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class Door:
+    def __init__(self, config: Config, mosquitto: Mosquitto) -> None:
+        self.link = MqttLink(host="127.0.0.1", port=mosquitto.port, client_id="facegate-test")
+        self.engine = Engine(config, self.link)
+        self.store = self.engine.store
+        self.watch = Subscriber("127.0.0.1", mosquitto.port, "#")
+        assert self.watch.wait_ready(5)
+        self.keys = Publisher(mosquitto.port)
+        self.started = False
+
+    def resident(self, name: str = "Li Wei", **values: str) -> str:
+        person = self.store.add_person(name)
+        for kind, value in values.items():
+            self.store.add_credential(person.id, kind, value)  # type: ignore[arg-type]
+        return person.id
+
+    def start(self) -> None:
+        self.link.start()
+        assert self.link.wait_connected(5)
+        self.engine.start()
+        self.started = True
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        # Subscriptions are asynchronous: an empty message is ignored (not an attempt) once the
+        # engine listens on a topic, which the input's counter shows.
+        inputs = self.engine.credential_inputs
+        assert inputs is not None
+        for topic in INPUTS.values():
+            before = inputs.ignored
+            deadline = time.monotonic() + 5
+            while inputs.ignored == before:
+                assert time.monotonic() < deadline, f"engine never subscribed to {topic}"
+                self.keys.publish(topic, b"")
+                time.sleep(0.05)
+        time.sleep(0.1)  # any probe still in flight lands before the test acts
+        self.watch.clear()
+
+    def locks(self) -> list[Received]:
+        return self.watch.on(LOCK_TOPIC)
+
+    def events(self) -> list[dict[str, object]]:
+        return [json.loads(m.text) for m in self.watch.on(ACCESS_TOPIC)]
+
+    def next_event(self, seen: int, timeout: float = 5.0) -> dict[str, object]:
+        assert self.watch.wait_for(
+            lambda m: len([x for x in m if x.topic == ACCESS_TOPIC]) > seen, timeout
+        ), "no access event"
+        return self.events()[seen]
+
+    def present_and_wait(self, kind: str, value: str) -> dict[str, object]:
+        seen = len(self.events())
+        self.keys.present(kind, value)
+        return self.next_event(seen)
+
+    def stats(self) -> dict[str, float | int | bool]:
+        gate = self.engine.credential_gate
+        assert gate is not None
+        return gate.stats(DOOR)
+
+    def stop(self) -> None:
+        if self.started:
+            self.engine.stop()
+        else:
+            self.engine.store.close()
+        self.link.stop()
+        self.watch.close()
+        self.keys.close()
+
+
+@pytest.fixture
+def make_door(tmp_path: Path, models_dir: Path, mosquitto: Mosquitto) -> Iterator[Callable]:
+    doors: list[Door] = []
+
+    def make(**credentials: float) -> Door:
+        door = Door(_config(tmp_path, models_dir, mosquitto.port, **credentials), mosquitto)
+        doors.append(door)
+        return door
+
+    yield make
+    for door in doors:
+        door.stop()
+
+
+def _face_event_keys() -> set[str]:
+    face = AccessEvent(
+        door=DOOR,
+        method="face",
+        result="granted",
+        reason="match",
+        person_id="p",
+        person_name="n",
+        score=0.9,
+        liveness=0.9,
+        latency_ms=1.0,
+    )
+    return set(sign(face.payload(), b"k"))
+
+
+def test_r5_pin_card_and_tag_open_the_door_through_the_same_path(make_door) -> None:
+    door = make_door()
+    person = door.resident(pin=PIN, card=CARD, tag=TAG)
+    door.start()
+    for count, kind in enumerate(("pin", "card", "tag"), start=1):
+        event = door.present_and_wait(kind, VALUES[kind])
+        assert event["result"] == "granted", event
+        assert event["reason"] == "match"
+        assert event["method"] == kind
+        assert event["door"] == DOOR
+        assert event["person"] == {"id": person, "name": "Li Wei"}
+        assert set(event) == _face_event_keys()  # the face's event, field for field
+        assert verify(event, door.engine.event_key)
+        assert event["latency_ms"] < 1000
+        assert door.watch.wait_for(
+            lambda m, n=count: len([x for x in m if x.topic == LOCK_TOPIC]) >= n, 2
+        )
+        time.sleep(0.3)  # a second unlock, if there were one, would have arrived by now
+        assert [(m.text, m.qos, m.retain) for m in door.locks()] == [("UNLOCK", 1, False)] * count
+    assert all(m.qos == 1 and not m.retain for m in door.watch.on(ACCESS_TOPIC))
+    assert door.stats()["granted"] == 3
+
+
+def test_r5_a_card_reaches_the_lock_without_transport_delay(make_door) -> None:
+    """Publish -> lock command at a separate subscriber, as the latency benchmark measures it.
+    Nagle's algorithm on the engine's socket used to add a delayed ACK (~40 ms) to each."""
+    door = make_door()
+    door.resident(card=CARD)
+    door.start()
+    times = []
+    for count in range(1, 11):
+        sent = time.monotonic()
+        door.keys.publish(READER, CARD)
+        assert door.watch.wait_for(
+            lambda m, n=count: len([x for x in m if x.topic == LOCK_TOPIC]) >= n, 2
+        )
+        times.append((door.locks()[count - 1].at - sent) * 1000)
+        time.sleep(0.1)
+    assert sorted(times)[len(times) // 2] < 25, times
+
+
+def test_r4_credentials_need_no_face_and_no_consent(make_door) -> None:
+    door = make_door()
+    person = door.resident("Zhang Min", pin=PIN)
+    door.start()
+    # No camera is configured, nobody consented to anything, no face exists anywhere.
+    assert door.engine.config.doors[DOOR].camera is None
+    assert door.engine.readers == {}
+    assert door.store.consents(person) == []
+    assert door.store.template_count() == 0
+    event = door.present_and_wait("pin", PIN)
+    assert (event["result"], event["reason"]) == ("granted", "match")
+    assert door.watch.wait_for(lambda m: any(x.topic == LOCK_TOPIC for x in m), 2)
+    # The same through the engine's own entry point (HTTP API, Home Assistant tag_scanned).
+    direct = door.engine.present_credential(DOOR, "pin", PIN)
+    assert (direct["result"], direct["method"]) == ("granted", "pin")
+    assert door.watch.wait_for(lambda m: len([x for x in m if x.topic == LOCK_TOPIC]) == 2, 2)
+    # And no personal document was asked for: the data model has nowhere to put one.
+    columns = {
+        row[1] for row in sqlite3.connect(door.store.path).execute("PRAGMA table_info(people)")
+    }
+    assert not columns & {"id_card", "id_number", "phone", "phone_number", "title_deed", "deed"}
+
+
+def test_wrong_pin_is_denied_and_counted(make_door, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    door = make_door()
+    door.resident(pin=PIN)
+    door.start()
+    event = door.present_and_wait("pin", WRONG_PIN)
+    assert (event["result"], event["reason"], event["person"]) == ("denied", "unknown", None)
+    assert event["method"] == "pin"
+    assert verify(event, door.engine.event_key)
+    time.sleep(0.3)
+    assert door.locks() == []
+    stats = door.stats()
+    assert (stats["attempts"], stats["failures"], stats["granted"]) == (1, 1, 0)
+    assert stats["locked_out"] is False
+    # A malformed PIN (too short) is a wrong PIN too, and counted.
+    event = door.engine.present_credential(DOOR, "pin", "12")
+    assert event["reason"] == "unknown"
+    assert door.stats()["failures"] == 2
+    assert WRONG_PIN not in caplog.text
+    assert PIN not in caplog.text
+
+
+def test_r12_repeated_failures_are_rate_limited(make_door, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.DEBUG)
+    door = make_door(max_failures=3, window_s=30, lockout_s=1.5)
+    door.resident(pin=PIN, card=CARD)
+    door.start()
+    lookups: list[str] = []
+    real_find = door.store.find_credential
+
+    def counting_find(kind, value):
+        lookups.append(kind)
+        return real_find(kind, value)
+
+    door.store.find_credential = counting_find
+    for _ in range(3):
+        assert door.present_and_wait("pin", WRONG_PIN)["reason"] == "unknown"
+    assert door.stats()["locked_out"] is True
+    # Locked out: even the right PIN and a valid card are refused, without being looked up.
+    assert len(lookups) == 3
+    for kind, value in (("pin", PIN), ("card", CARD)):
+        event = door.present_and_wait(kind, value)
+        assert (event["result"], event["reason"], event["person"]) == (
+            "denied",
+            "rate_limited",
+            None,
+        )
+        assert verify(event, door.engine.event_key)
+    assert len(lookups) == 3
+    time.sleep(0.3)
+    assert door.locks() == []
+    stats = door.stats()
+    assert (stats["failures"], stats["rate_limited"], stats["lockouts"]) == (3, 2, 1)
+    assert any("R12" in r.getMessage() for r in caplog.records)
+    # After the lockout the right PIN opens again.
+    deadline = time.monotonic() + 5
+    while door.stats()["locked_out"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    event = door.present_and_wait("pin", PIN)
+    assert (event["result"], event["reason"]) == ("granted", "match")
+    assert door.watch.wait_for(lambda m: any(x.topic == LOCK_TOPIC for x in m), 2)
+    assert PIN not in caplog.text
+    assert WRONG_PIN not in caplog.text
+
+
+def test_r12_lockouts_in_a_row_grow_longer(make_door) -> None:
+    door = make_door(max_failures=2, window_s=30, lockout_s=1)
+    door.start()
+    for expected in (1.0, 2.0, 4.0):
+        while door.stats()["locked_out"]:
+            time.sleep(0.05)
+        for _ in range(2):
+            assert door.present_and_wait("pin", WRONG_PIN)["reason"] == "unknown"
+        stats = door.stats()
+        assert stats["locked_out"] is True
+        assert expected - 0.5 < stats["lockout_remaining_s"] <= expected
+    assert door.stats()["lockouts"] == 3
+
+
+def test_method_disabled_at_door_or_for_person_is_denied(make_door) -> None:
+    door = make_door()
+    person = door.resident(pin=PIN, card=CARD, tag=TAG)
+    door.start()
+    # An administrator turns the card reader off at this door.
+    door.store.set_door_method(DOOR, "card", False)
+    event = door.present_and_wait("card", CARD)
+    assert (event["result"], event["reason"]) == ("denied", "door_disabled")
+    # The resident turns their tag off.
+    door.store.update_person(person, disabled_methods=["tag"])
+    event = door.present_and_wait("tag", TAG)
+    assert (event["result"], event["reason"]) == ("denied", "method_disabled")
+    assert event["person"] == {"id": person, "name": "Li Wei"}
+    # Not configured at this door at all.
+    event = door.engine.present_credential(DOOR, "phone", "ha-device-1234")
+    assert (event["result"], event["reason"]) == ("denied", "door_disabled")
+    time.sleep(0.3)
+    assert door.locks() == []
+    # None of that is a guess: nothing counts towards the lockout.
+    assert door.stats()["failures"] == 0
+    # The PIN still works, and the card again once the door allows it.
+    assert door.present_and_wait("pin", PIN)["result"] == "granted"
+    door.store.set_door_method(DOOR, "card", True)
+    assert door.present_and_wait("card", CARD)["result"] == "granted"
+    assert door.watch.wait_for(lambda m: len([x for x in m if x.topic == LOCK_TOPIC]) == 2, 2)
+
+
+def test_r12_retained_or_malformed_codes_do_nothing(make_door) -> None:
+    door = make_door()
+    door.resident(pin=PIN, card=CARD)
+    # Valid codes left retained on the broker, as a misconfigured reader would: a replay.
+    door.keys.publish(KEYPAD, json.dumps({"action": "disarm", "action_code": PIN}), retain=True)
+    door.keys.publish(READER, CARD, retain=True)
+    door.start()
+    for topic, payload in (
+        (KEYPAD, b"\xff\xfe\x00"),  # not UTF-8
+        (KEYPAD, b"{not json"),
+        (KEYPAD, b'{"action": "arm_all_zones"}'),  # no code: a mode change, not an attempt
+        (KEYPAD, b'{"battery": 87, "action_code": null}'),  # a state report
+        (KEYPAD, b'{"action_code": ""}'),
+        (KEYPAD, b'{"action_code": {"nested": "482913"}}'),
+        (KEYPAD, b"[1, 2, 3]"),
+        (KEYPAD, PIN.encode()),  # raw, where JSON is expected
+        (READER, b"   "),
+        (READER, b"A" * 20_000),
+    ):
+        door.keys.publish(topic, payload)
+    time.sleep(1.0)
+    assert door.locks() == []
+    assert door.events() == []
+    assert door.stats()["attempts"] == 0
+    # The inputs are alive all the same: a live code opens exactly once.
+    assert door.present_and_wait("pin", PIN)["result"] == "granted"
+    time.sleep(0.3)
+    assert len(door.locks()) == 1
+
+
+def test_r11_each_credential_decision_is_in_the_audit_log(make_door) -> None:
+    door = make_door(max_failures=2, lockout_s=30)
+    person = door.resident(pin=PIN, card=CARD, tag=TAG)
+    door.start()
+    door.store.update_person(person, disabled_methods=["tag"])
+    outcomes = [
+        ("pin", PIN, "match"),
+        ("card", CARD, "match"),
+        ("tag", TAG, "method_disabled"),
+        ("pin", WRONG_PIN, "unknown"),
+        ("card", "DEADBEEF00", "unknown"),
+        ("pin", PIN, "rate_limited"),
+    ]
+    for kind, value, reason in outcomes:
+        assert door.present_and_wait(kind, value)["reason"] == reason
+    access = [e for e in door.store.audit_entries() if e.kind == "access"]
+    assert [(e.data["method"], e.data["reason"]) for e in access] == [
+        (kind, reason) for kind, _value, reason in outcomes
+    ]
+    assert all(e.door == DOOR for e in access)
+    # The holder appears only by pseudonym, and only where a credential named them.
+    ref = door.store.person(person).audit_ref
+    assert [e.subject for e in access] == [ref, ref, ref, None, None, None]
+    assert door.store.verify_audit().ok
+    # No presented value, in any form, anywhere in the audit data.
+    texts: list[str] = []
+
+    def strings(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                strings(key)
+                strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                strings(item)
+
+    for entry in door.store.audit_entries():
+        strings(entry.to_json())
+    secrets = [PIN, WRONG_PIN, CARD, CARD.replace(":", ""), TAG, "DEADBEEF00"]
+    assert not [s for s in secrets for text in texts if s in text]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([{"topic": "zigbee2mqtt/+", "kind": "pin"}], "credential_inputs.0.topic"),
+        ([{"topic": "readers/#", "kind": "card"}], "credential_inputs.0.topic"),
+        ([{"topic": "readers/front", "kind": "phone"}], "credential_inputs.0.kind"),
+        ([{"topic": "readers/front", "kind": "face"}], "credential_inputs.0.kind"),
+        (
+            [{"topic": "readers/a", "kind": "pin"}, {"topic": "readers/a", "kind": "card"}],
+            "credential_inputs.1.topic",
+        ),
+        ([{"topic": LOCK_TOPIC, "kind": "card"}], "credential_inputs.0.topic"),
+        ([{"topic": "readers/a", "kind": "pin", "json_key": ""}], "credential_inputs.0.json_key"),
+    ],
+)
+def test_credential_inputs_are_validated_naming_the_key(tmp_path, inputs, message) -> None:
+    from facegate.errors import ConfigError
+
+    raw = {
+        "data_dir": str(tmp_path),
+        "mqtt": {"host": "127.0.0.1"},
+        "doors": {
+            DOOR: {
+                "methods": ["pin", "card"],
+                "lock": {"command_topic": LOCK_TOPIC},
+                "credential_inputs": inputs,
+            }
+        },
+    }
+    with pytest.raises(ConfigError, match=re.escape(f"doors.{DOOR}.{message}")):
+        parse(raw)
+
+
+def test_credential_limits_have_defaults_and_bounds(tmp_path) -> None:
+    from facegate.errors import ConfigError
+
+    raw = {
+        "data_dir": str(tmp_path),
+        "mqtt": {"host": "127.0.0.1"},
+        "doors": {DOOR: {"methods": ["pin"], "lock": {"command_topic": LOCK_TOPIC}}},
+    }
+    limits = parse(raw).credentials
+    assert (limits.max_failures, limits.window_s, limits.lockout_s) == (5, 60.0, 60.0)
+    assert parse({**raw, "credentials": {"lockout_s": 300}}).credentials.lockout_s == 300.0
+    with pytest.raises(ConfigError, match=re.escape("credentials.max_failures")):
+        parse({**raw, "credentials": {"max_failures": 0}})
