@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Every check the project makes: lint, format, strict typing, then the tests against real parts.
+# Every check the project makes: lint, format, strict typing, the engine's tests against real
+# parts, then the Home Assistant integration's tests on the oldest supported and the current
+# Home Assistant release (each in its own environment, without the vision stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check addon tests benchmarks
-.venv/bin/ruff format --check addon tests benchmarks
+.venv/bin/ruff check addon tests benchmarks custom_components
+.venv/bin/ruff format --check addon tests benchmarks custom_components
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
+bash scripts/ha_env.sh
+bash scripts/ha_test.sh all

@@ -540,13 +540,6 @@ def test_r4_a_door_is_never_left_with_face_as_its_only_method(
     assert (
         api.post("/api/doors/back_door/methods", {"method": "pin", "enabled": True}).status == 404
     )
-    # A persisted switch applies to the door workers when the API starts again.
-    api.post(path, {"method": "face", "enabled": False})
-    worker.face_enabled = True
-    env.server.stop()
-    env.server = ApiServer(env.engine, "127.0.0.1", 0)
-    env.server.start()
-    assert worker.face_enabled is False
 
 
 def test_r6_withdrawal_is_one_step_and_erases_templates(env: Env, obama: Path) -> None:

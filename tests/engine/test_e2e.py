@@ -168,6 +168,21 @@ def test_r10_stranger_is_denied_unknown_and_nothing_about_them_is_kept(
     assert db.execute("SELECT count(*) FROM templates").fetchone()[0] == 1
 
 
+def test_face_switched_off_at_a_door_stays_off_after_a_restart(
+    door_factory, obama_clip, faces, lock_and_events
+):
+    door, _server = door_factory(obama_clip)
+    door.enrol("Barack Obama", faces / "enroll/barack_obama/obama.jpg")
+    # Switched off earlier (through the API or Home Assistant), persisted in the store.
+    door.engine.store.set_door_method("front_door", "face", False)
+    door.start()
+    assert door.engine.doors["front_door"].face_enabled is False
+    assert door.engine.wait_for_end(timeout=30)
+    time.sleep(0.5)
+    assert lock_and_events.on(LOCK_TOPIC) == []
+    assert door.events == []
+
+
 def test_r2_person_without_consent_cannot_be_enrolled(door_factory, obama_clip, faces):
     door, _server = door_factory(obama_clip)
     with pytest.raises(ConsentError, match="R2"):
