@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -26,11 +27,14 @@ import aiohttp
 import cv2
 import numpy as np
 import pytest
-from conftest_mqtt import Mosquitto, free_port
+from conftest_mqtt import Mosquitto, Subscriber, free_port
+from facegate import __version__
 from facegate.capture import CameraReader
 from facegate.config import Config, parse
 from facegate.engine import Engine
 from facegate.errors import ConfigError, FacegateError
+from facegate.events import verify
+from facegate.installation import load_or_create_installation_id
 from facegate.mqtt import MqttLink
 from facegate.rtsp import RtspServer
 from facegate.web import create_app, load_or_create_token
@@ -328,7 +332,7 @@ def test_openapi_document_lists_every_route_the_app_has(env: Env) -> None:
         for method in operations
     }
     assert served == described
-    assert len(served) == 22
+    assert len(served) == 23
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert operation["summary"] and operation["operationId"], (method, path)
@@ -342,6 +346,47 @@ def test_openapi_document_lists_every_route_the_app_has(env: Env) -> None:
         for r in app.router.routes()
         if r.method != "HEAD" and r.resource is not None
     } == served
+
+
+def test_installation_id_is_created_once_and_kept(tmp_path: Path) -> None:
+    installation_id = load_or_create_installation_id(tmp_path / "data")
+    path = tmp_path / "data" / "installation.id"
+    assert len(installation_id) == 32 and int(installation_id, 16) >= 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_installation_id(tmp_path / "data") == installation_id
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["installation.id"]
+    path.write_text("not an id\n")
+    with pytest.raises(FacegateError, match="installation id"):
+        load_or_create_installation_id(tmp_path / "data")
+
+
+def test_installation_gives_a_stable_id_and_the_key_that_signs_events(env: Env) -> None:
+    assert env.api.get("/api/installation", headers={"Authorization": ""}).status == 401
+    wrong = env.api.get("/api/installation", token="x" * 43)
+    assert wrong.status == 401 and "event_key" not in json.dumps(wrong.data)
+    info = env.api.get("/api/installation").data
+    assert set(info) == {"installation_id", "version", "event_key", "mqtt_prefix", "doors"}
+    assert info["version"] == __version__
+    assert info["mqtt_prefix"] == "facegate" and info["doors"] == ["lobby"]
+    path = env.data_dir / "installation.id"
+    assert path.read_text().strip() == info["installation_id"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # The key is the one that signs the events: a decision checks out with it, and only with it.
+    person_id = env.person()
+    env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    event = env.api.post("/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN})
+    assert event.data["result"] == "granted"
+    key = bytes.fromhex(info["event_key"])
+    assert verify(event.data, key)
+    assert not verify({**event.data, "door": "back_door"}, key)
+    assert not verify(event.data, bytes(32))
+    # The same engine after a restart is the same installation, with the same key.
+    env.stop()
+    again = Env(env.config)
+    try:
+        assert again.api.get("/api/installation").data == info
+    finally:
+        again.stop()
 
 
 def test_health_reports_cameras_templates_and_the_audit_chain(env: Env) -> None:
@@ -939,6 +984,168 @@ def test_event_stream_delivers_decisions_and_state_changes(env: Env) -> None:
         assert not {"image", "embedding", "vector", "value"} & set(decision["event"])
         assert PIN not in json.dumps(decision)
     assert door["change"] == "door" and door["door"]["enabled"] == ["card", "tag"]
+
+
+class _Stream:
+    """One WebSocket client of /api/events, on its own thread and loop, recording messages."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self._messages: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._listen(url, token),))
+        self._thread.start()
+        assert self.wait_for(lambda m: m["change"] == "snapshot"), "no snapshot"
+
+    async def _listen(self, url: str, token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.ws_connect(f"{url}/api/events") as ws,
+        ):
+            while not self._stop.is_set():
+                try:
+                    message = await ws.receive_json(timeout=0.2)
+                except TimeoutError:
+                    continue
+                with self._cond:
+                    self._messages.append(message)
+                    self._cond.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """The first message so far that `predicate` accepts, waiting up to `timeout` s."""
+
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self._messages if predicate(m)), None)
+
+        with self._cond:
+            self._cond.wait_for(lambda: found() is not None, timeout)
+            message = found()
+        assert message is not None, f"no such message within {timeout} s: {self._messages}"
+        return message
+
+    def messages(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return list(self._messages)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def test_decisions_on_the_stream_are_the_signed_events_published_on_mqtt(
+    env: Env, mqtt_listener: Subscriber
+) -> None:
+    key = bytes.fromhex(env.api.get("/api/installation").data["event_key"])
+    stream = _Stream(env.server.url, env.server.token)
+    try:
+        person_id = env.person()
+        env.api.post(f"/api/people/{person_id}/credentials", {"kind": "card", "value": CARD})
+        granted = env.api.post(
+            "/api/access/credential", {"door": "lobby", "kind": "card", "value": CARD}
+        ).data
+        denied = env.api.post(
+            "/api/access/credential", {"door": "lobby", "kind": "tag", "value": "nobody's"}
+        ).data
+        for event in (granted, denied):
+            sent = stream.wait_for(lambda m, e=event: m.get("event", {}).get("id") == e["id"])
+            assert sent == {"type": "decision", "event": event}
+            # The broker carries the very same fields, sig and ts included.
+            assert mqtt_listener.wait_for(
+                lambda got, e=event: any(
+                    m.topic == "facegate/lobby/access" and json.loads(m.payload) == e for m in got
+                ),
+                5,
+            )
+            assert isinstance(event["ts"], float) and abs(event["ts"] - time.time()) < 10
+            assert verify(sent["event"], key)
+        assert (granted["result"], denied["result"]) == ("granted", "denied")
+    finally:
+        stream.close()
+
+
+def test_every_change_the_integration_shows_reaches_the_stream(env: Env) -> None:
+    stream = _Stream(env.server.url, env.server.token)
+    api = env.api
+    try:
+        person_id = env.person()
+        api.patch(f"/api/people/{person_id}", {"leaves_on": "2099-01-01"})
+        env.consent(person_id)
+        api.post(
+            f"/api/people/{person_id}/consent/renew",
+            {"agree": True, "notice_version": env.notice, "days": 30},
+        )
+        api.post(f"/api/people/{person_id}/consent/withdraw")
+        credential = api.post(
+            f"/api/people/{person_id}/credentials", {"kind": "tag", "value": "tag-0042"}
+        ).data
+        api.delete(f"/api/people/{person_id}/credentials/{credential['id']}")
+        api.post("/api/doors/lobby/methods", {"method": "tag", "enabled": False})
+        api.delete(f"/api/people/{person_id}")
+        stream.wait_for(lambda m: m.get("change") == "person_erased")
+        changes = [m for m in stream.messages() if m["type"] == "state"]
+    finally:
+        stream.close()
+    assert [m["change"] for m in changes] == [
+        "snapshot",
+        "person_created",
+        "person_updated",
+        "consent_given",
+        "consent_renewed",
+        "consent_withdrawn",
+        "credentials",
+        "credentials",
+        "door",
+        "person_erased",
+    ]
+    by_change = {m["change"]: m for m in changes[1:]}
+    assert by_change["person_updated"]["person"]["leaves_on"] == "2099-01-01"
+    assert by_change["consent_given"]["person"]["consent"]["status"] == "live"
+    assert by_change["consent_withdrawn"]["person"]["consent"]["status"] == "withdrawn"
+    added, removed = (m for m in changes if m["change"] == "credentials")
+    assert [c["kind"] for c in added["person"]["credentials"]] == ["tag"]
+    assert removed["person"]["credentials"] == []
+    assert by_change["door"]["door"]["enabled"] == ["card", "pin"]
+    assert by_change["person_erased"] == {
+        "type": "state",
+        "change": "person_erased",
+        "ts": by_change["person_erased"]["ts"],
+        "person_id": person_id,
+        "person": None,
+    }
+    assert all(m["person_id"] == person_id for m in changes[1:] if m["change"] != "door")
+    assert "tag-0042" not in json.dumps(changes)
+
+
+def test_camera_going_offline_and_back_reaches_the_stream(
+    make_env: Callable[..., Env], rtsp_server: RtspServer
+) -> None:
+    env = make_env(rtsp_server.url)
+    stream = _Stream(env.server.url, env.server.token)
+
+    def camera_states() -> list[bool]:
+        return [m["online"] for m in stream.messages() if m["type"] == "camera"]
+
+    try:
+        snapshot = stream.wait_for(lambda m: m.get("change") == "snapshot")
+        door = next(d for d in snapshot["doors"] if d["id"] == "front_door")
+        assert door["camera"]["name"] == "front_cam"
+        online = {"type": "camera", "camera": "front_cam", "online": True}
+        if not door["camera"]["online"]:  # still connecting when the client joined
+            stream.wait_for(lambda m: m == online)
+        rtsp_server.stop()
+        stream.wait_for(lambda m: m == {**online, "online": False}, 15)
+        rtsp_server.start()  # the same port: a camera that rebooted
+        deadline = time.monotonic() + 25
+        while camera_states()[-1] is False and time.monotonic() < deadline:
+            time.sleep(0.1)
+        states = camera_states()
+    finally:
+        stream.close()
+    assert states[-2:] == [False, True], states
+    assert all(a != b for a, b in itertools.pairwise(states)), "one message per change"
 
 
 def test_slow_event_clients_are_dropped_and_the_rest_keep_up() -> None:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler, Middleware
 
+import facegate
 from facegate.access.credential_gate import UnknownDoorError
 from facegate.config import METHODS
 from facegate.engine import Engine
@@ -30,6 +31,7 @@ from facegate.enrol import decode_image, enrol_images
 from facegate.errors import ConsentError, EnrolmentError, FacegateError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError
 from facegate.identity.store import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS, Consent
+from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.types import Image
@@ -46,6 +48,7 @@ IMAGE_LIMIT = 10 * 2**20  # one enrolment photo
 _MULTIPART_OVERHEAD = 64 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png")
 SNAPSHOT_TIMEOUT_S = 3.0
+CAMERA_POLL_S = 2.0  # how soon the event stream says that a camera went offline or came back
 PERSON_FIELDS = ("name", "birth_year", "minor", "leaves_on")
 CONSENT_FIELDS = (
     "agree",
@@ -70,11 +73,17 @@ HUB = web.AppKey("hub", EventHub)
 SPEC = web.AppKey("openapi", dict)
 
 
-def create_app(engine: Engine, token: str, *, hub: EventHub | None = None) -> web.Application:
+def create_app(
+    engine: Engine,
+    token: str,
+    *,
+    hub: EventHub | None = None,
+    camera_poll_s: float = CAMERA_POLL_S,
+) -> web.Application:
     """The API application for `engine`; every request needs `Authorization: Bearer <token>`."""
     if len(token) < 16:
         raise FacegateError("the API token must be at least 16 characters")
-    api = _Api(engine, hub or EventHub())
+    api = _Api(engine, hub or EventHub(), camera_poll_s=camera_poll_s)
     app = web.Application(middlewares=[_guard(token)], client_max_size=body.JSON_LIMIT)
     app[ENGINE] = engine
     app[HUB] = api.hub
@@ -151,10 +160,13 @@ async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 class _Api:
-    def __init__(self, engine: Engine, hub: EventHub) -> None:
+    def __init__(self, engine: Engine, hub: EventHub, *, camera_poll_s: float) -> None:
         self.engine = engine
         self.store = engine.store
         self.hub = hub
+        self.installation_id = load_or_create_installation_id(engine.config.data_dir)
+        self._camera_poll_s = camera_poll_s
+        self._camera_watch: asyncio.Task[None] | None = None
         # One thread for enrolment, owning its analyzer (created on first use).
         self._enrol_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-enrol")
         self._analyzer: FaceAnalyzer | None = None
@@ -164,6 +176,7 @@ class _Api:
         people = "/api/people/{person_id}"
         return [
             ("GET", "/api/health", self.health),
+            ("GET", "/api/installation", self.installation),
             ("GET", "/api/openapi.json", self.openapi),
             ("GET", "/api/events", events_handler(self.hub, self.snapshot)),
             ("GET", "/api/notice", self.notice),
@@ -191,9 +204,31 @@ class _Api:
 
     async def on_startup(self, _app: web.Application) -> None:
         self.hub.attach(asyncio.get_running_loop())
+        self._camera_watch = asyncio.create_task(self._watch_cameras(), name="camera-watch")
 
     async def on_shutdown(self, _app: web.Application) -> None:
+        if self._camera_watch is not None:
+            self._camera_watch.cancel()
+            await asyncio.gather(self._camera_watch, return_exceptions=True)
         self.hub.close()
+
+    def _cameras_online(self) -> dict[str, bool]:
+        return {name: health.online for name, health in self.engine.camera_health().items()}
+
+    async def _watch_cameras(self) -> None:
+        """Readers keep their own health; this turns its changes into `camera` messages."""
+        known = self._cameras_online()  # the snapshot already carries the state at connect
+        while True:
+            await asyncio.sleep(self._camera_poll_s)
+            try:
+                now = self._cameras_online()
+            except Exception:  # a reader failing to report must not end the watch
+                _LOGGER.exception("events: could not read camera health")
+                continue
+            for name, online in now.items():
+                if known.get(name) != online:
+                    self.hub.publish({"type": "camera", "camera": name, "online": online})
+            known = now
 
     async def on_cleanup(self, _app: web.Application) -> None:
         self._enrol_pool.shutdown(wait=False, cancel_futures=True)
@@ -346,6 +381,20 @@ class _Api:
             }
 
         return _reply(await _call(gather))
+
+    async def installation(self, _request: web.Request) -> web.Response:
+        # The event key lets Home Assistant check `sig` before it drives a lock (R12). Whoever
+        # holds the API token can open every door anyway, so it adds nothing to their power.
+        config = self.engine.config
+        return _reply(
+            {
+                "installation_id": self.installation_id,
+                "version": facegate.__version__,
+                "event_key": self.engine.event_key.hex(),
+                "mqtt_prefix": config.mqtt.prefix,
+                "doors": list(config.doors),
+            }
+        )
 
     async def openapi(self, request: web.Request) -> web.Response:
         return _reply(request.app[SPEC])

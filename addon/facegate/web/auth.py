@@ -7,12 +7,11 @@ missing or wrong token gets a 401 that says which of the two it was, never the t
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
-import stat
 from pathlib import Path
 
 from facegate.errors import FacegateError
+from facegate.private_files import create_once, read_private
 
 TOKEN_NAME = "api.token"  # noqa: S105 - the file name, not a secret
 _TOKEN_BYTES = 32
@@ -29,26 +28,8 @@ def load_or_create_token(data_dir: Path) -> str:
     A token file that others may read is refused: whoever reads it controls every door.
     """
     path = token_path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        # O_EXCL: two processes starting at once cannot both create (and disagree on) it.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_token(path)
-    token = secrets.token_urlsafe(_TOKEN_BYTES)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(token + "\n")
-    return token
-
-
-def _read_token(path: Path) -> str:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise FacegateError(
-            f"API token file {path} has mode {mode:o}; it must be readable by the service alone "
-            f"(chmod 600 {path})"
-        )
-    token = path.read_text(encoding="ascii", errors="replace").strip()
+    create_once(path, (secrets.token_urlsafe(_TOKEN_BYTES) + "\n").encode("ascii"))
+    token = read_private(path, "API token file").decode("ascii", errors="replace").strip()
     if len(token) < _MIN_TOKEN_CHARS or not token.isprintable() or " " in token:
         raise FacegateError(
             f"API token file {path} does not hold a usable token (at least {_MIN_TOKEN_CHARS} "

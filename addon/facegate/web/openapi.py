@@ -253,6 +253,27 @@ def _schemas() -> dict[str, Schema]:
                 "checked_at": {"type": "number"},
             },
         },
+        "Installation": {
+            "type": "object",
+            "properties": {
+                "installation_id": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{32}$",
+                    "description": "Stable for the data directory's life: Home Assistant's "
+                    "unique id for this engine.",
+                },
+                "version": {"type": "string"},
+                "event_key": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{64}$",
+                    "description": "Hex of the HMAC-SHA256 key that signs access events "
+                    "(`sig`), for the receiver to check them (R12).",
+                },
+                "mqtt_prefix": {"type": "string"},
+                "doors": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["installation_id", "version", "event_key", "mqtt_prefix", "doors"],
+        },
         "Enrolment": {
             "type": "object",
             "properties": {
@@ -274,6 +295,16 @@ def _paths() -> dict[str, Schema]:
             _ok("status", {"type": "object"}) | _errors(),
         )
     }
+    paths["/api/installation"] = {
+        "get": _op(
+            "installation",
+            "This installation's id, version, event signing key, MQTT prefix and door ids",
+            _ok("the installation", _ref("Installation")) | _errors(),
+            description="For the Home Assistant integration at setup: the id becomes the config "
+            "entry's unique id, and the key checks the `sig` of every access event before a "
+            "Home Assistant lock is driven (R12).",
+        )
+    }
     paths["/api/openapi.json"] = {
         "get": _op("openapi", "This document", _ok("OpenAPI 3.1", {"type": "object"}) | _errors())
     }
@@ -287,7 +318,9 @@ def _paths() -> dict[str, Schema]:
             '{"type": "decision", "event": AccessEvent} for every access decision and '
             '{"type": "state", "change": "person_created|person_updated|person_erased|'
             'consent_given|consent_renewed|consent_withdrawn|templates|credentials|door", ...} '
-            "for every change. A client that falls too far behind is closed with code 1013.",
+            'for every change, and {"type": "camera", "camera", "online"} when a camera goes '
+            "offline or comes back. A client that falls too far behind is closed with code "
+            "1013.",
         )
     }
     paths["/api/notice"] = {

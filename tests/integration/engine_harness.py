@@ -1,0 +1,428 @@
+"""The real engine for the integration's tests: a mosquitto broker and `facegate run`, on loopback.
+
+Home Assistant's test environments must not hold the vision stack, so the engine always runs as
+its own process from the engine's virtual environment (`<repo>/.venv`, else /tmp/fgvenv, or
+$FACEGATE_ENGINE_PYTHON). This module needs the standard library and pytest only.
+
+Two ways to get one:
+- In-process (Home Assistant 2025.4, or pytest run by hand): the session fixture `engine` starts
+  mosquitto and the engine itself, in a temporary directory, and stops both at the end.
+- Handed in (Home Assistant 2026.10): that release runs in a Debian chroot which sees the
+  repository at the same path but neither the engine's venv nor the host's Python, so it cannot
+  start the engine. `scripts/ha_test.sh` starts one on the host first
+  (`python tests/integration/engine_harness.py serve --workdir DIR --env-file FILE`, with DIR
+  inside the repository so the chroot sees the data directory) and passes FACEGATE_TEST_URL,
+  FACEGATE_TEST_TOKEN, FACEGATE_TEST_DATA and FACEGATE_TEST_MQTT_PORT into the chroot; the
+  fixture uses those whenever they are set. The chroot shares the host's network, so the
+  engine's 127.0.0.1 is the tests' 127.0.0.1 (the only host pytest-socket lets them reach).
+
+The engine's doors (`DOORS`): `front_door` (pin, card, tag; an MQTT lock on
+`locks/front_door/set`) and `back_door` (pin, tag; the Home Assistant lock `lock.back_door`,
+which the integration unlocks after checking `sig`). No camera: a face door would need an RTSP
+clip served on loopback (facegate.rtsp.RtspServer over the clip `facegate demo --prepare`
+builds, on the host like the engine), a `cameras:` entry and `face` in its methods.
+
+Everything talks to the engine with http.client: `engine.api("POST", "/api/people", {...})`
+returns the decoded JSON or raises `EngineApiError` (status and message). Home Assistant's test
+plugin blocks new sockets in tests (pytest-socket) and lets them connect to 127.0.0.1 only; the
+harness makes its sockets from the socket class saved when this module was imported, before any
+test disabled it, so its calls work in every test while the 127.0.0.1-only rule still applies to
+them. Code under test still needs the `socket_enabled` fixture to reach the engine. The calls
+block, so from inside Home Assistant's event loop use `await engine.async_api(...)`: Home
+Assistant's tests refuse blocking I/O on the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LOOPBACK = "127.0.0.1"
+ENV_URL = "FACEGATE_TEST_URL"
+ENV_TOKEN = "FACEGATE_TEST_TOKEN"
+ENV_DATA = "FACEGATE_TEST_DATA"
+ENV_MQTT_PORT = "FACEGATE_TEST_MQTT_PORT"
+ENV_PYTHON = "FACEGATE_ENGINE_PYTHON"
+FALLBACK_PYTHON = Path("/tmp/fgvenv/bin/python")
+MOSQUITTO = "/usr/sbin/mosquitto"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+MQTT_PREFIX = "facegate"
+
+# Taken before pytest-socket replaces socket.socket for each test (see the module's docstring).
+_SOCKET = socket.socket
+
+FRONT_DOOR_LOCK_TOPIC = "locks/front_door/set"
+DOORS: dict[str, dict[str, Any]] = {
+    "front_door": {
+        "name": "Front door",
+        "methods": ["pin", "card", "tag"],
+        "lock": {"command_topic": FRONT_DOOR_LOCK_TOPIC, "payload_unlock": "UNLOCK"},
+    },
+    "back_door": {
+        "name": "Back door",
+        "methods": ["pin", "tag"],
+        "lock": {"entity_id": "lock.back_door"},
+    },
+}
+
+
+class EngineApiError(Exception):
+    """A 4xx/5xx from the engine: `status` and the engine's own `message`."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"{method} {path}: {status} {message}")
+        self.status = status
+        self.message = message
+
+
+def api(
+    url: str,
+    token: str,
+    method: str,
+    path: str,
+    json_body: Any = None,
+    *,
+    timeout: float = 10.0,
+) -> Any:
+    """One API call; the decoded JSON answer, or EngineApiError for a 4xx/5xx."""
+    data = None if json_body is None else json.dumps(json_body).encode()
+    headers = {"Authorization": f"Bearer {token}"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    connection = _Connection(host, int(port), timeout=timeout)
+    try:
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    if response.status >= 400:
+        try:
+            message = str(json.loads(body)["error"])
+        except (ValueError, KeyError, TypeError):
+            message = body.decode(errors="replace")
+        raise EngineApiError(method, path, response.status, message)
+    return json.loads(body) if body else None
+
+
+class _Connection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        self.sock = _connect(self.host, self.port, self.timeout)
+
+
+def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    sock = _SOCKET(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass(frozen=True)
+class EngineUnderTest:
+    """A running engine: where it listens, its token and data directory, its broker's port,
+    and what `GET /api/installation` says (the integration's unique id and event key)."""
+
+    url: str
+    token: str
+    data_dir: Path
+    mqtt_port: int
+    installation_id: str
+    event_key: str  # hex, as the API gives it; bytes.fromhex() for hmac
+
+    @property
+    def host(self) -> str:
+        return LOOPBACK
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def api(self, method: str, path: str, json_body: Any = None) -> Any:
+        return api(self.url, self.token, method, path, json_body)
+
+    async def async_api(self, method: str, path: str, json_body: Any = None) -> Any:
+        return await asyncio.to_thread(api, self.url, self.token, method, path, json_body)
+
+    def notice_version(self) -> str:
+        return str(self.api("GET", "/api/notice")["version"])
+
+    def create_person(
+        self,
+        name: str,
+        *,
+        consent: bool = False,
+        pin: str | None = None,
+        card: str | None = None,
+        tag: str | None = None,
+        days: int = 365,
+    ) -> dict[str, Any]:
+        """A resident, optionally with live consent (signed by themselves) and credentials;
+        returns the person as `GET /api/people/{id}` shows them."""
+        person_id = self.api("POST", "/api/people", {"name": name})["id"]
+        if consent:
+            self.api(
+                "POST",
+                f"/api/people/{person_id}/consent",
+                {
+                    "agree": True,
+                    "notice_version": self.notice_version(),
+                    "signer": name,
+                    "method": "signed_name",
+                    "days": days,
+                },
+            )
+        for kind, value in (("pin", pin), ("card", card), ("tag", tag)):
+            if value is not None:
+                body = {"kind": kind, "value": value, "label": f"test {kind}"}
+                self.api("POST", f"/api/people/{person_id}/credentials", body)
+        return dict(self.api("GET", f"/api/people/{person_id}"))
+
+    def present(self, door: str, kind: str, value: str) -> dict[str, Any]:
+        """A PIN, card or tag at a door: the signed access event the engine decided."""
+        body = {"door": door, "kind": kind, "value": value}
+        return dict(self.api("POST", "/api/access/credential", body))
+
+    def reset(self) -> None:
+        """Everyone erased and every configured method enabled again, for a clean next test.
+        (Credential lockouts after wrong codes last their time: use fresh codes per test.)"""
+        for person in self.api("GET", "/api/people")["people"]:
+            self.api("DELETE", f"/api/people/{person['id']}")
+        for door in self.api("GET", "/api/doors")["doors"]:
+            for method in sorted(set(door["methods"]) - set(door["enabled"])):
+                body = {"method": method, "enabled": True}
+                self.api("POST", f"/api/doors/{door['id']}/methods", body)
+
+
+def wait_for_api(url: str, token: str, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
+    """Polls `GET /api/installation` until the engine answers; its answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return dict(api(url, token, "GET", "/api/installation", timeout=2.0))
+        except (OSError, EngineApiError) as error:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the engine at {url} did not answer: {error}") from error
+        time.sleep(0.1)
+
+
+def _describe(url: str, token: str, data_dir: Path, mqtt_port: int) -> EngineUnderTest:
+    info = wait_for_api(url, token)
+    return EngineUnderTest(
+        url=url,
+        token=token,
+        data_dir=data_dir,
+        mqtt_port=mqtt_port,
+        installation_id=str(info["installation_id"]),
+        event_key=str(info["event_key"]),
+    )
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> EngineUnderTest | None:
+    """The engine scripts/ha_test.sh started, when it handed one in; None otherwise."""
+    names = (ENV_URL, ENV_TOKEN, ENV_DATA, ENV_MQTT_PORT)
+    given = [name for name in names if environ.get(name)]
+    if not given:
+        return None
+    if len(given) < len(names):
+        missing = ", ".join(name for name in names if name not in given)
+        raise RuntimeError(f"engine harness: {', '.join(given)} set but not {missing}")
+    return _describe(
+        environ[ENV_URL], environ[ENV_TOKEN], Path(environ[ENV_DATA]), int(environ[ENV_MQTT_PORT])
+    )
+
+
+def environment(engine: EngineUnderTest) -> dict[str, str]:
+    """The variables that hand `engine` to a test run that cannot start its own."""
+    return {
+        ENV_URL: engine.url,
+        ENV_TOKEN: engine.token,
+        ENV_DATA: str(engine.data_dir),
+        ENV_MQTT_PORT: str(engine.mqtt_port),
+    }
+
+
+def engine_python() -> Path:
+    configured = os.environ.get(ENV_PYTHON)
+    candidates = [Path(configured)] if configured else [REPO / ".venv/bin/python", FALLBACK_PYTHON]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError(
+        "engine harness: no engine Python at "
+        + " or ".join(str(c) for c in candidates)
+        + ": run `bash scripts/setup.sh`. Inside the Home Assistant 2026 chroot the engine "
+        "cannot start: run the tests through `bash scripts/ha_test.sh`, which starts it outside"
+    )
+
+
+def free_port() -> int:
+    with _SOCKET(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_accepts(port: int) -> bool:
+    try:
+        _connect(LOOPBACK, port, 0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def _mosquitto(workdir: Path) -> Iterator[int]:
+    binary = MOSQUITTO if Path(MOSQUITTO).is_file() else shutil.which("mosquitto")
+    if binary is None:
+        raise RuntimeError("engine harness: mosquitto is not installed (bash scripts/setup.sh)")
+    port = free_port()
+    conf, log = workdir / "mosquitto.conf", workdir / "mosquitto.log"
+    conf.write_text(
+        f"listener {port} {LOOPBACK}\nallow_anonymous true\npersistence false\n"
+        f"log_dest file {log}\n"
+        # As root, mosquitto would switch to its own user and lose access to the log file.
+        "user root\n"
+    )
+    process = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not _port_accepts(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"engine harness: mosquitto did not start\n{_tail(log)}")
+            time.sleep(0.02)
+        yield port
+    finally:
+        _stop(process)
+
+
+def write_config(workdir: Path, mqtt_port: int, api_port: int) -> Path:
+    """The engine's configuration (JSON is YAML too: Home Assistant's venv needs no yaml)."""
+    config = {
+        "data_dir": str(workdir / "data"),
+        "mqtt": {"host": LOOPBACK, "port": mqtt_port, "prefix": MQTT_PREFIX},
+        "api": {"host": LOOPBACK, "port": api_port},
+        "doors": DOORS,
+    }
+    path = workdir / "facegate.yaml"
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def start_engine(workdir: Path) -> Iterator[EngineUnderTest]:
+    """mosquitto and `facegate run` in `workdir` (config, data, logs), stopped on exit."""
+    python = engine_python()
+    workdir.mkdir(parents=True, exist_ok=True)
+    with _mosquitto(workdir) as mqtt_port:
+        api_port = free_port()
+        config = write_config(workdir, mqtt_port, api_port)
+        log = workdir / "engine.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [str(python), "-m", "facegate.cli", "run", "--config", str(config)],
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            data_dir = workdir / "data"
+            token_file = data_dir / "api.token"
+            url = f"http://{LOOPBACK}:{api_port}"
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not (token_file.exists() and _port_accepts(api_port)):
+                code = process.poll()
+                if code is not None or time.monotonic() > deadline:
+                    state = "timed out" if code is None else f"exited with {code}"
+                    raise RuntimeError(f"engine harness: the engine {state}\n{_tail(log)}")
+                time.sleep(0.05)
+            token = token_file.read_text().strip()
+            yield _describe(url, token, data_dir, mqtt_port)
+        finally:
+            _stop(process)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineUnderTest]:
+    """The real engine for this test session: handed in by scripts/ha_test.sh, or started here."""
+    handed_in = from_environment()
+    if handed_in is not None:
+        yield handed_in
+        return
+    with start_engine(tmp_path_factory.mktemp("engine")) as started:
+        yield started
+
+
+def _serve(workdir: Path, env_file: Path) -> int:
+    """Runs the engine until SIGTERM/SIGINT or until the process that started it is gone."""
+    parent = os.getppid()
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with start_engine(workdir) as started:
+        lines = [f"{name}={value}" for name, value in environment(started).items()]
+        # Written under another name and renamed: the reader never sees half a file.
+        partial = env_file.with_name(env_file.name + ".part")
+        partial.write_text("\n".join(lines) + "\n")
+        partial.replace(env_file)
+        print(f"engine harness: engine at {started.url}, data in {started.data_dir}", flush=True)
+        while not stopping and os.getppid() == parent:
+            time.sleep(0.2)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the engine until stopped, for ha_test.sh")
+    serve.add_argument("--workdir", type=Path, required=True, help="config, data and logs")
+    serve.add_argument("--env-file", type=Path, required=True, help="FACEGATE_TEST_* lines")
+    args = parser.parse_args(argv)
+    return _serve(args.workdir.resolve(), args.env_file.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
