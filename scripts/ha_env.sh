@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 
 OLD_PIN="pytest-homeassistant-custom-component==0.13.233"  # pins homeassistant==2025.4.1
 NEW_PIN="pytest-homeassistant-custom-component==0.13.375"  # pins homeassistant==2026.10.4
+# The integration is type-checked (strict) against the current release, in that environment.
+MYPY_PIN=mypy==2.4.1
 OLD_VENV=.venvs/ha-2025.4
 ROOT=.venvs/forky
 VISION='^(opencv|ai-edge-litert|tflite|mediapipe|dlib|face-recognition|onnxruntime|torch)'
@@ -93,11 +95,11 @@ if ! found=$(bash scripts/ha_chroot.sh python3.14 -c "$too_old"); then
   echo "ha_env: the chroot's python3.14 is '$found', older than 3.14.2: rebuild from a newer mirror" >&2
   exit 1
 fi
-if [ "$(cat "$ROOT/opt/ha-venv/.stamp" 2>/dev/null)" != "$NEW_PIN" ]; then
+if [ "$(cat "$ROOT/opt/ha-venv/.stamp" 2>/dev/null)" != "$NEW_PIN $MYPY_PIN" ]; then
   [ -f "$ROOT/opt/ha-venv/pyvenv.cfg" ] || quietly bash scripts/ha_chroot.sh python3.14 -m venv /opt/ha-venv
   timed "ha-2026.10 install (in chroot)" bash scripts/ha_chroot.sh \
-    /opt/ha-venv/bin/python -m pip install "$NEW_PIN"
-  echo "$NEW_PIN" >"$ROOT/opt/ha-venv/.stamp"
+    /opt/ha-venv/bin/python -m pip install "$NEW_PIN" "$MYPY_PIN"
+  echo "$NEW_PIN $MYPY_PIN" >"$ROOT/opt/ha-venv/.stamp"
 fi
 check_light ha-2026.10 bash scripts/ha_chroot.sh /opt/ha-venv/bin/python
 

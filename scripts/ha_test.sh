@@ -14,10 +14,18 @@ target=${1:-all}
 [ $# -eq 0 ] || shift
 # Its own ini and rootdir: the root pyproject.toml and the engine's conftest are not for this suite.
 args=(-c tests/integration/pytest.ini --rootdir tests/integration tests/integration "$@")
+# Coverage is enforced on each release: the integration as a whole and its config flow.
+coverage=(--cov=custom_components.facegate --cov-report=term-missing:skip-covered
+  --cov-fail-under=95)
+flow_report=(-m coverage report --include=custom_components/facegate/config_flow.py
+  --fail-under=100)
 
 run_2025() {
   echo "ha_test: Home Assistant 2025.4 on Python 3.13 (.venvs/ha-2025.4)"
-  .venvs/ha-2025.4/bin/python -m pytest "${args[@]}"
+  mkdir -p .cache
+  COVERAGE_FILE=.cache/coverage-2025 .venvs/ha-2025.4/bin/python -m pytest "${args[@]}" \
+    "${coverage[@]}"
+  COVERAGE_FILE=.cache/coverage-2025 .venvs/ha-2025.4/bin/python "${flow_report[@]}"
 }
 
 engine_python() {
@@ -56,8 +64,10 @@ run_2026() {
   done
   local handed_in
   mapfile -t handed_in <"$workdir/env"
-  bash scripts/ha_chroot.sh /usr/bin/env "${handed_in[@]}" \
-    /opt/ha-venv/bin/python -m pytest "${args[@]}" || status=$?
+  bash scripts/ha_chroot.sh /usr/bin/env "${handed_in[@]}" COVERAGE_FILE=.cache/coverage-2026 \
+    /opt/ha-venv/bin/python -m pytest "${args[@]}" "${coverage[@]}" || status=$?
+  bash scripts/ha_chroot.sh /usr/bin/env COVERAGE_FILE=.cache/coverage-2026 \
+    /opt/ha-venv/bin/python "${flow_report[@]}" || status=$?
   return "$status"
 }
 

@@ -1,7 +1,100 @@
 """facegate for Home Assistant: doors, residents, consent and credentials as entities.
 
-The integration is built in its own issue; until then this package only reserves the domain.
-It must stay light: no vision libraries are ever imported here (they live in the engine).
+The integration stays light: no vision library is ever imported here (they live in the engine).
 """
 
-DOMAIN = "facegate"
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api import FacegateAuthError, FacegateClient, FacegateError
+from .const import DOMAIN
+from .coordinator import FacegateConfigEntry, FacegateCoordinator, FacegateData
+from .entity import engine_device
+from .services import async_setup_services
+from .tags import async_track_tags
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services, once for every entry."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: FacegateConfigEntry) -> bool:
+    """Connect to the engine, load its state, then listen to its event stream."""
+    client = FacegateClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_HOST],
+        entry.data[CONF_PORT],
+        entry.data[CONF_TOKEN],
+    )
+    try:
+        installation = await client.installation()
+    except FacegateAuthError as error:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from error
+    except FacegateError as error:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(error)},
+        ) from error
+
+    coordinator = FacegateCoordinator(hass, entry, client, installation)
+    await coordinator.async_config_entry_first_refresh()
+    # The engine's device first: doors and people are devices behind it.
+    engine = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **engine_device(entry, installation)
+    )
+    entry.runtime_data = FacegateData(
+        client=client,
+        installation=installation,
+        coordinator=coordinator,
+        engine_device_id=engine.id,
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.async_start()
+    entry.async_on_unload(async_track_tags(hass, entry))
+    entry.async_on_unload(coordinator.async_add_listener(_forget_erased(hass, entry)))
+    return True
+
+
+def _forget_erased(hass: HomeAssistant, entry: FacegateConfigEntry) -> Callable[[], None]:
+    """An erased person's device (their name) and entities leave Home Assistant too (R7)."""
+
+    @callback
+    def forget() -> None:
+        data = entry.runtime_data.coordinator.data
+        prefix = f"{entry.unique_id}_"
+        present = {str(entry.unique_id)} | {prefix + key for key in (*data.doors, *data.people)}
+        registry = dr.async_get(hass)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if not any(identifier in present for _, identifier in device.identifiers):
+                registry.async_remove_device(device.id)
+
+    return forget
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: FacegateConfigEntry) -> bool:
+    """Unload the platforms; the event stream task ends with the entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

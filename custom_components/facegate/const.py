@@ -1,0 +1,32 @@
+"""Constants for the facegate integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "facegate"
+LOGGER = logging.getLogger(__package__)
+
+DEFAULT_PORT: Final = 8765
+
+CONF_EVENT_KEY: Final = "event_key"
+CONF_INSTALLATION_ID: Final = "installation_id"
+
+# Options: per door, the Home Assistant lock entity to unlock, and the tag ids and tag-reading
+# devices whose `tag_scanned` events are presented to that door.
+CONF_LOCKS: Final = "locks"
+CONF_TAGS: Final = "tags"
+CONF_TAG_DEVICES: Final = "tag_devices"
+
+METHODS: Final = ("face", "pin", "card", "tag", "phone")
+CREDENTIAL_KINDS: Final = ("pin", "card", "tag", "phone")
+RESULTS: Final = ("granted", "denied")
+
+# R12: a decision older than this, or seen before, never unlocks a door.
+MAX_DECISION_AGE_S: Final = 5.0
+SEEN_DECISIONS: Final = 1024
+
+RECONNECT_MIN_S: Final = 1.0
+RECONNECT_MAX_S: Final = 60.0
+REQUEST_TIMEOUT_S: Final = 10.0

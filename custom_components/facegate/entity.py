@@ -1,0 +1,167 @@
+"""The one entity base class, devices, and where engine errors become Home Assistant errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .api import FacegateAuthError, FacegateError, FacegateRequestError, Installation
+from .const import DOMAIN
+from .coordinator import FacegateConfigEntry, FacegateCoordinator
+
+
+def engine_error(error: FacegateError) -> HomeAssistantError:
+    """The Home Assistant error, translated, for an error of the engine's client."""
+    if isinstance(error, FacegateRequestError):
+        if error.message.startswith("R4"):
+            return HomeAssistantError(translation_domain=DOMAIN, translation_key="r4_face_only")
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="engine_refused",
+            translation_placeholders={"message": error.message},
+        )
+    if isinstance(error, FacegateAuthError):
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth")
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={"error": str(error)},
+    )
+
+
+async def engine_call[T](request: Awaitable[T]) -> T:
+    """Awaits a call of the engine's client; its exceptions become translated errors."""
+    try:
+        return await request
+    except FacegateError as error:
+        raise engine_error(error) from error
+
+
+# Home Assistant 2026.8 names a device's parent by its device id (`via_device_id`); earlier
+# releases only by its identifier (`via_device`), which 2026 still reads but deprecates.
+VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__optional_keys__
+
+
+def child_device(entry: FacegateConfigEntry, key: str, name: str, model: str) -> DeviceInfo:
+    """A door or a person: a device of its own behind the engine's."""
+    unique_id = str(entry.unique_id)
+    info = DeviceInfo(
+        identifiers={(DOMAIN, f"{unique_id}_{key}")},
+        manufacturer="facegate",
+        model=model,
+        name=name,
+    )
+    parent: Any = entry.runtime_data.engine_device_id if VIA_DEVICE_ID else (DOMAIN, unique_id)
+    cast(dict[str, Any], info)["via_device_id" if VIA_DEVICE_ID else "via_device"] = parent
+    return info
+
+
+def engine_device(entry: FacegateConfigEntry, installation: Installation) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, str(entry.unique_id))},
+        configuration_url=f"http://{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}",
+        manufacturer="facegate",
+        model="Engine",
+        name="facegate",
+        sw_version=installation.version or None,
+    )
+
+
+class FacegateEntity(CoordinatorEntity[FacegateCoordinator]):
+    """The base of every facegate entity: named by translation, unique per installation."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: FacegateCoordinator, description: EntityDescription) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.config_entry.unique_id}_{description.key}"
+        self._attr_device_info = engine_device(coordinator.config_entry, coordinator.installation)
+
+
+class FacegateDoorEntity(FacegateEntity):
+    """An entity of one door, a device of its own behind the engine."""
+
+    def __init__(
+        self, coordinator: FacegateCoordinator, description: EntityDescription, door_id: str
+    ) -> None:
+        super().__init__(coordinator, description)
+        self.door_id = door_id
+        unique_id = coordinator.config_entry.unique_id
+        self._attr_unique_id = f"{unique_id}_{door_id}_{description.key}"
+        door = coordinator.data.doors[door_id]
+        name = str(door.get("name") or door_id)
+        self._attr_device_info = child_device(coordinator.config_entry, door_id, name, "Door")
+
+    @property
+    def door(self) -> dict[str, Any]:
+        return self.coordinator.data.doors[self.door_id]
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.door_id in self.coordinator.data.doors
+
+
+class FacegatePersonEntity(FacegateEntity):
+    """An entity of one resident, a device of its own behind the engine."""
+
+    def __init__(
+        self, coordinator: FacegateCoordinator, description: EntityDescription, person_id: str
+    ) -> None:
+        super().__init__(coordinator, description)
+        self.person_id = person_id
+        unique_id = coordinator.config_entry.unique_id
+        self._attr_unique_id = f"{unique_id}_{person_id}_{description.key}"
+        person = coordinator.data.people[person_id]
+        name = str(person.get("name") or person_id)
+        self._attr_device_info = child_device(coordinator.config_entry, person_id, name, "Resident")
+
+    @property
+    def person(self) -> dict[str, Any]:
+        return self.coordinator.data.people[self.person_id]
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.person_id in self.coordinator.data.people
+
+
+def add_door_entities(
+    entry: FacegateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[FacegateCoordinator, str, dict[str, Any]], Iterable[Entity]],
+) -> None:
+    """Entities for every door (doors come from the engine's configuration and stay)."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(
+        entity
+        for door_id, door in coordinator.data.doors.items()
+        for entity in make(coordinator, door_id, door)
+    )
+
+
+def add_person_entities(
+    entry: FacegateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[FacegateCoordinator, str], Iterable[Entity]],
+) -> None:
+    """Entities for every person now, and for each person added later."""
+    coordinator = entry.runtime_data.coordinator
+    known: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        new = set(coordinator.data.people) - known
+        if new:
+            known.update(new)
+            async_add_entities(entity for pid in sorted(new) for entity in make(coordinator, pid))
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))

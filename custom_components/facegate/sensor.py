@@ -1,0 +1,165 @@
+"""Sensors: each door's last decision and its latency; each person's consent expiry and
+credential count (kind and label only, never a value)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import UnitOfTime
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .const import RESULTS
+from .coordinator import FacegateConfigEntry, FacegateCoordinator
+from .entity import FacegateDoorEntity, FacegatePersonEntity, add_door_entities, add_person_entities
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class FacegateSensorEntityDescription(SensorEntityDescription):
+    """A sensor over one door's latest decision or one person's record."""
+
+    value_fn: Callable[[dict[str, Any]], StateType | datetime]
+    attributes_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+def _expiry(person: dict[str, Any]) -> datetime | None:
+    expires_at = person.get("consent", {}).get("expires_at")
+    if person.get("consent", {}).get("status") != "live" or expires_at is None:
+        return None
+    return datetime.fromtimestamp(float(expires_at), UTC)
+
+
+def _credential_kinds(person: dict[str, Any]) -> dict[str, Any]:
+    credentials = person.get("credentials", [])
+    return {
+        "credentials": [
+            {"id": c.get("id"), "kind": c.get("kind"), "label": c.get("label")} for c in credentials
+        ]
+    }
+
+
+DOOR_SENSORS = (
+    FacegateSensorEntityDescription(
+        key="last_decision",
+        translation_key="last_decision",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(RESULTS),
+        value_fn=lambda decision: decision.get("result"),
+        attributes_fn=lambda decision: {
+            "method": decision.get("method"),
+            "reason": decision.get("reason"),
+        },
+    ),
+    FacegateSensorEntityDescription(
+        key="decision_latency",
+        translation_key="decision_latency",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        suggested_display_precision=1,
+        value_fn=lambda decision: decision.get("latency_ms"),
+    ),
+)
+PERSON_SENSORS = (
+    FacegateSensorEntityDescription(
+        key="consent_expiry",
+        translation_key="consent_expiry",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_expiry,
+    ),
+    FacegateSensorEntityDescription(
+        key="credentials",
+        translation_key="credentials",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda person: len(person.get("credentials", [])),
+        attributes_fn=_credential_kinds,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FacegateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    add_door_entities(
+        entry,
+        async_add_entities,
+        lambda coordinator, door_id, _door: [
+            FacegateDoorSensor(coordinator, description, door_id) for description in DOOR_SENSORS
+        ],
+    )
+    add_person_entities(
+        entry,
+        async_add_entities,
+        lambda coordinator, person_id: [
+            FacegatePersonSensor(coordinator, description, person_id)
+            for description in PERSON_SENSORS
+        ],
+    )
+
+
+class FacegateDoorSensor(FacegateDoorEntity, SensorEntity):
+    """A sensor over the door's latest verified decision (unknown until the first one)."""
+
+    entity_description: FacegateSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: FacegateCoordinator,
+        description: FacegateSensorEntityDescription,
+        door_id: str,
+    ) -> None:
+        super().__init__(coordinator, description, door_id)
+
+    @property
+    def _decision(self) -> dict[str, Any] | None:
+        return self.coordinator.data.decisions.get(self.door_id)
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        decision = self._decision
+        return None if decision is None else self.entity_description.value_fn(decision)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        decision = self._decision
+        if decision is None or self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(decision)
+
+
+class FacegatePersonSensor(FacegatePersonEntity, SensorEntity):
+    """A sensor over one person's record."""
+
+    entity_description: FacegateSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: FacegateCoordinator,
+        description: FacegateSensorEntityDescription,
+        person_id: str,
+    ) -> None:
+        super().__init__(coordinator, description, person_id)
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        return self.entity_description.value_fn(self.person)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.person)

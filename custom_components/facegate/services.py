@@ -1,0 +1,166 @@
+"""Services on people and doors, addressed by their Home Assistant devices."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+
+from .api import FacegateClient
+from .compat import vol
+from .const import CREDENTIAL_KINDS, DOMAIN
+from .coordinator import FacegateConfigEntry
+from .entity import engine_call
+
+ATTR_PERSON = "person"
+ATTR_DOOR = "door"
+ATTR_KIND = "kind"
+ATTR_VALUE = "value"
+ATTR_LABEL = "label"
+ATTR_CREDENTIAL_ID = "credential_id"
+ATTR_AGREE = "agree"
+ATTR_DAYS = "days"
+ATTR_CONFIRM = "confirm"
+
+EXPORT_DIR = "facegate_exports"
+
+PERSON_SCHEMA = vol.Schema({vol.Required(ATTR_PERSON): cv.string})
+ADD_CREDENTIAL_SCHEMA = PERSON_SCHEMA.extend(
+    {
+        vol.Required(ATTR_KIND): vol.In(CREDENTIAL_KINDS),
+        vol.Required(ATTR_VALUE): vol.All(cv.string, vol.Length(min=1, max=256)),
+        vol.Optional(ATTR_LABEL, default=""): vol.All(cv.string, vol.Length(max=60)),
+    }
+)
+REMOVE_CREDENTIAL_SCHEMA = PERSON_SCHEMA.extend({vol.Required(ATTR_CREDENTIAL_ID): cv.string})
+RENEW_SCHEMA = PERSON_SCHEMA.extend(
+    {
+        vol.Required(ATTR_AGREE): cv.boolean,
+        vol.Optional(ATTR_DAYS, default=365): vol.All(vol.Coerce(int), vol.Range(min=1, max=1095)),
+    }
+)
+ERASE_SCHEMA = PERSON_SCHEMA.extend({vol.Required(ATTR_CONFIRM): cv.boolean})
+ENROL_SCHEMA = PERSON_SCHEMA.extend({vol.Required(ATTR_DOOR): cv.string})
+
+
+def _resolve(hass: HomeAssistant, device_id: str, model: str) -> tuple[FacegateConfigEntry, str]:
+    """The loaded entry and the engine's id (person or door) behind a facegate device."""
+    device = dr.async_get(hass).async_get(device_id)
+    if isinstance(device, dr.DeviceEntry) and device.model == model:
+        entries: list[FacegateConfigEntry] = hass.config_entries.async_entries(DOMAIN)
+        for entry in entries:
+            prefix = f"{entry.unique_id}_"
+            for domain, identifier in device.identifiers:
+                if domain != DOMAIN or not identifier.startswith(prefix):
+                    continue
+                if entry.state is not ConfigEntryState.LOADED:
+                    raise ServiceValidationError(
+                        translation_domain=DOMAIN, translation_key="not_loaded"
+                    )
+                return entry, identifier.removeprefix(prefix)
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_person" if model == "Resident" else "unknown_door",
+        translation_placeholders={"device": device_id},
+    )
+
+
+def _person(call: ServiceCall) -> tuple[FacegateConfigEntry, FacegateClient, str]:
+    entry, person_id = _resolve(call.hass, call.data[ATTR_PERSON], "Resident")
+    return entry, entry.runtime_data.client, person_id
+
+
+async def _add_credential(call: ServiceCall) -> ServiceResponse:
+    _entry, client, person_id = _person(call)
+    credential = await engine_call(
+        client.add_credential(
+            person_id, call.data[ATTR_KIND], call.data[ATTR_VALUE], call.data[ATTR_LABEL]
+        )
+    )
+    return {"id": credential["id"], "kind": credential["kind"], "label": credential["label"]}
+
+
+async def _remove_credential(call: ServiceCall) -> None:
+    _entry, client, person_id = _person(call)
+    await engine_call(client.remove_credential(person_id, call.data[ATTR_CREDENTIAL_ID]))
+
+
+async def _renew_consent(call: ServiceCall) -> None:
+    if call.data[ATTR_AGREE] is not True:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="agree_required")
+    _entry, client, person_id = _person(call)
+    version = await engine_call(client.notice_version())
+    await engine_call(client.renew_consent(person_id, version, call.data[ATTR_DAYS]))
+
+
+async def _withdraw_consent(call: ServiceCall) -> None:
+    _entry, client, person_id = _person(call)
+    await engine_call(client.withdraw_consent(person_id))
+
+
+async def _erase_person(call: ServiceCall) -> ServiceResponse:
+    if call.data[ATTR_CONFIRM] is not True:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="erase_needs_confirmation"
+        )
+    _entry, client, person_id = _person(call)
+    receipt: dict[str, Any] = await engine_call(client.erase_person(person_id))
+    return receipt
+
+
+async def _export_person(call: ServiceCall) -> ServiceResponse:
+    _entry, client, person_id = _person(call)
+    document = await engine_call(client.export_person(person_id))
+    folder = Path(call.hass.config.path(EXPORT_DIR))
+    path = folder / f"facegate-export-{person_id}-{int(time.time())}.json"
+
+    def write() -> None:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        # Only the service's user may read a person's data.
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    await call.hass.async_add_executor_job(write)
+    return {"path": str(path)}
+
+
+async def _enrol_from_camera(call: ServiceCall) -> ServiceResponse:
+    entry, client, person_id = _person(call)
+    door_entry, door_id = _resolve(call.hass, call.data[ATTR_DOOR], "Door")
+    if door_entry.entry_id != entry.entry_id:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="different_engines")
+    result = await engine_call(client.enrol_from_camera(person_id, door_id))
+    return {"template_count": result.get("template_count")}
+
+
+SERVICES: tuple[tuple[str, vol.Schema, Callable[[ServiceCall], Any], SupportsResponse], ...] = (
+    ("add_credential", ADD_CREDENTIAL_SCHEMA, _add_credential, SupportsResponse.OPTIONAL),
+    ("remove_credential", REMOVE_CREDENTIAL_SCHEMA, _remove_credential, SupportsResponse.NONE),
+    ("renew_consent", RENEW_SCHEMA, _renew_consent, SupportsResponse.NONE),
+    ("withdraw_consent", PERSON_SCHEMA, _withdraw_consent, SupportsResponse.NONE),
+    ("erase_person", ERASE_SCHEMA, _erase_person, SupportsResponse.OPTIONAL),
+    ("export_person", PERSON_SCHEMA, _export_person, SupportsResponse.OPTIONAL),
+    ("enrol_from_camera", ENROL_SCHEMA, _enrol_from_camera, SupportsResponse.OPTIONAL),
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    for name, schema, handler, supports_response in SERVICES:
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=schema, supports_response=supports_response
+        )

@@ -1,0 +1,207 @@
+"""Access decisions from the real engine: the door's event entity, and unlocking a Home
+Assistant lock only for signed, fresh, new events (R12)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+from engine_harness import EngineUnderTest
+from homeassistant.const import STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
+from test_facegate_fixtures import PIN, RecordingLock, setup_entry, wait_for
+
+from custom_components.facegate.const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS
+from custom_components.facegate.coordinator import FacegateCoordinator
+
+TAG = "04:a2:19:7c:55:80"
+
+
+def _signed(event: dict[str, Any], key: str) -> dict[str, Any]:
+    fields = {k: v for k, v in event.items() if k != "sig"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {
+        **fields,
+        "sig": hmac.new(bytes.fromhex(key), text.encode(), hashlib.sha256).hexdigest(),
+    }
+
+
+@pytest.fixture
+async def coordinator(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    back_door_lock: RecordingLock,
+) -> FacegateCoordinator:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_LOCKS: {"back_door": "lock.back_door"}}
+    )
+    return await setup_entry(hass, mock_config_entry)
+
+
+async def _granted(
+    hass: HomeAssistant, engine: EngineUnderTest, coordinator: FacegateCoordinator
+) -> dict[str, Any]:
+    """A real PIN decision at the back door, as it arrived over the event stream."""
+    await hass.async_add_executor_job(
+        lambda: engine.create_person("Li Wei", consent=False, pin=PIN)
+    )
+    decision = await engine.async_api(
+        "POST", "/api/access/credential", {"door": "back_door", "kind": "pin", "value": PIN}
+    )
+    assert decision["result"] == "granted"
+    await wait_for(
+        lambda: coordinator.data.decisions.get("back_door", {}).get("id") == decision["id"]
+    )
+    await hass.async_block_till_done()
+    return dict(coordinator.data.decisions["back_door"])
+
+
+async def test_a_granted_decision_fires_the_event_and_unlocks_once(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+) -> None:
+    assert hass.states.get("event.back_door_access_decision").state == STATE_UNKNOWN
+    event = await _granted(hass, clean_engine, coordinator)
+
+    state = hass.states.get("event.back_door_access_decision")
+    assert state.attributes["event_type"] == "granted"
+    assert state.attributes["method"] == "pin"
+    assert state.attributes["reason"] == "match"
+    assert state.attributes["person_name"] == "Li Wei"
+    assert "sig" not in state.attributes
+    assert hass.states.get("sensor.back_door_last_decision").state == "granted"
+    assert float(hass.states.get("sensor.back_door_decision_latency").state) >= 0
+    assert back_door_lock.unlocks == 1
+    assert hass.states.get("lock.back_door").state == "unlocked"
+    assert event["sig"]
+
+
+async def test_forged_stale_and_replayed_decisions_unlock_nothing(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = await _granted(hass, clean_engine, coordinator)
+    assert back_door_lock.unlocks == 1
+    key = clean_engine.event_key
+
+    def deliver(candidate: dict[str, Any]) -> None:
+        coordinator.handle_message({"type": "decision", "event": candidate})
+
+    deliver(event)  # replayed
+    deliver({**event, "id": "forged-1", "ts": round(time.time(), 3)})  # signature no longer fits
+    deliver(_signed({**event, "id": "forged-2"}, "ab" * 32))  # signed with another key
+    deliver(_signed({**event, "id": "stale", "ts": round(time.time() - 10, 3)}, key))
+    deliver({**event, "id": "unsigned", "sig": None})
+    await hass.async_block_till_done()
+    assert back_door_lock.unlocks == 1
+    reasons = [r.message for r in caplog.records if "Dropped a decision event" in r.message]
+    assert len(reasons) == 5
+    assert sum("replayed" in r for r in reasons) == 1
+    assert sum("stale" in r for r in reasons) == 1
+    assert sum("bad signature" in r for r in reasons) == 3
+
+    # The same check passes a correctly signed, fresh, new event: the guard is not just closed.
+    deliver(_signed({**event, "id": "fresh", "ts": round(time.time(), 3)}, key))
+    await hass.async_block_till_done()
+    assert back_door_lock.unlocks == 2
+
+
+async def test_denied_and_mqtt_doors_never_touch_a_home_assistant_lock(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+) -> None:
+    await hass.async_add_executor_job(
+        lambda: clean_engine.create_person("Li Wei", consent=False, pin=PIN)
+    )
+    denied = await clean_engine.async_api(
+        "POST", "/api/access/credential", {"door": "back_door", "kind": "pin", "value": "958231"}
+    )
+    assert denied["result"] == "denied"
+    front = await clean_engine.async_api(
+        "POST", "/api/access/credential", {"door": "front_door", "kind": "pin", "value": PIN}
+    )
+    assert front["result"] == "granted"
+    await wait_for(lambda: "front_door" in coordinator.data.decisions)
+    await wait_for(lambda: "back_door" in coordinator.data.decisions)
+    await hass.async_block_till_done()
+    assert hass.states.get("event.back_door_access_decision").attributes["event_type"] == "denied"
+    assert hass.states.get("event.back_door_access_decision").attributes["person_name"] is None
+    assert hass.states.get("event.front_door_access_decision").attributes["event_type"] == "granted"
+    assert back_door_lock.unlocks == 0
+
+
+async def test_a_missing_or_failing_lock_is_logged(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    back_door_lock.jammed = True
+    event = await _granted(hass, clean_engine, coordinator)
+    assert "Could not unlock lock.back_door for door back_door: the lock is jammed" in caplog.text
+
+    hass.config_entries.async_update_entry(
+        coordinator.config_entry, options={CONF_LOCKS: {"back_door": "lock.gone"}}
+    )
+    fresh = _signed({**event, "id": "another", "ts": round(time.time(), 3)}, clean_engine.event_key)
+    coordinator.handle_message({"type": "decision", "event": fresh})
+    await hass.async_block_till_done()
+    assert "Could not unlock lock.gone for door back_door: no such entity" in caplog.text
+    assert back_door_lock.unlocks == 0
+
+
+async def test_scanned_tags_are_presented_at_their_door(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await hass.async_add_executor_job(lambda: clean_engine.create_person("Li Wei", tag=TAG))
+    hass.config_entries.async_update_entry(
+        coordinator.config_entry,
+        options={
+            CONF_LOCKS: {"back_door": "lock.back_door"},
+            CONF_TAGS: {"back_door": [TAG], "nowhere": ["lost-tag"]},
+            CONF_TAG_DEVICES: {"front_door": ["phone-at-the-front"]},
+        },
+    )
+
+    # A tag nobody configured: nothing is presented anywhere.
+    hass.bus.async_fire("tag_scanned", {"tag_id": "unknown-tag", "device_id": "elsewhere"})
+    hass.bus.async_fire("tag_scanned", {"device_id": "phone-at-the-front"})  # no tag id
+    await hass.async_block_till_done()
+    assert coordinator.data.decisions == {}
+
+    # The tag, scanned anywhere: the back door decides, and its lock opens.
+    hass.bus.async_fire("tag_scanned", {"tag_id": TAG, "device_id": "kitchen-phone"})
+    await wait_for(lambda: "back_door" in coordinator.data.decisions)
+    await hass.async_block_till_done()
+    decision = coordinator.data.decisions["back_door"]
+    assert (decision["method"], decision["result"]) == ("tag", "granted")
+    assert back_door_lock.unlocks == 1
+
+    # The same tag at the front door's reader: the reader's door decides.
+    hass.bus.async_fire("tag_scanned", {"tag_id": TAG, "device_id": "phone-at-the-front"})
+    await wait_for(lambda: "front_door" in coordinator.data.decisions)
+    assert coordinator.data.decisions["front_door"]["result"] == "granted"
+
+    # A door the engine does not know: logged, nothing raised.
+    hass.bus.async_fire("tag_scanned", {"tag_id": "lost-tag"})
+    await hass.async_block_till_done()
+    assert "Could not present a scanned tag at nowhere" in caplog.text

@@ -1,0 +1,201 @@
+"""Doors and people as entities, driven by the real engine."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from engine_harness import EngineUnderTest
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
+from homeassistant.components.button import SERVICE_PRESS
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
+from test_facegate_fixtures import PIN, find_device, setup_entry, wait_for
+
+from custom_components.facegate.api import FacegateConnectionError, FacegateRequestError
+from custom_components.facegate.binary_sensor import FacegateCameraOnline
+from custom_components.facegate.entity import engine_error
+from custom_components.facegate.switch import FacegateMethodSwitch
+
+
+async def test_doors_and_people_become_entities(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    person = await hass.async_add_executor_job(
+        lambda: clean_engine.create_person("Li Wei", consent=True, pin=PIN)
+    )
+    await setup_entry(hass, mock_config_entry)
+
+    # Each configured method of each door, on.
+    for entity_id in (
+        "switch.front_door_pin",
+        "switch.front_door_card",
+        "switch.front_door_nfc_tag",
+        "switch.back_door_pin",
+        "switch.back_door_nfc_tag",
+    ):
+        assert hass.states.get(entity_id).state == STATE_ON, entity_id
+    assert hass.states.get("switch.back_door_card") is None  # not configured there
+    assert hass.states.get("sensor.back_door_last_decision").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.back_door_decision_latency").state == STATE_UNKNOWN
+    assert not hass.states.async_entity_ids("binary_sensor")  # no door has a camera
+
+    assert hass.states.get("switch.li_wei_face_consent").state == STATE_ON
+    expiry = datetime.fromisoformat(hass.states.get("sensor.li_wei_face_consent_expires").state)
+    assert abs(expiry - (datetime.now(UTC) + timedelta(days=365))) < timedelta(minutes=5)
+    credentials = hass.states.get("sensor.li_wei_credentials")
+    assert credentials.state == "1"
+    [credential] = credentials.attributes["credentials"]
+    assert credential == {"id": person["credentials"][0]["id"], "kind": "pin", "label": "test pin"}
+    assert hass.states.get("button.li_wei_erase_all_data") is not None
+
+    # Never a PIN in any state or attribute.
+    for state in hass.states.async_all():
+        assert PIN not in str(state.as_dict())
+
+    # The engine is a device; each door and each person a device behind it.
+    engine_device = find_device(hass, mock_config_entry, None)
+    assert engine_device is not None
+    assert engine_device.model == "Engine"
+    door = find_device(hass, mock_config_entry, "back_door")
+    assert door is not None
+    assert (door.name, door.via_device_id) == ("Back door", engine_device.id)
+    entry = er.async_get(hass).async_get("switch.back_door_pin")
+    assert entry.unique_id == f"{clean_engine.installation_id}_back_door_method_pin"
+    assert entry.translation_key == "method_pin"
+
+
+async def test_a_method_switch_turns_the_method_off_and_on(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    target = {ATTR_ENTITY_ID: "switch.back_door_pin"}
+
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_OFF, target, blocking=True)
+    assert hass.states.get("switch.back_door_pin").state == STATE_OFF
+    doors = await clean_engine.async_api("GET", "/api/doors")
+    back = next(d for d in doors["doors"] if d["id"] == "back_door")
+    assert back["enabled"] == ["tag"]
+
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, target, blocking=True)
+    assert hass.states.get("switch.back_door_pin").state == STATE_ON
+
+
+async def test_face_is_never_left_the_only_way_in(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """R4, for a camera door (the test engine has none, so the door is added to the state)."""
+    coordinator = await setup_entry(hass, mock_config_entry)
+    garage = {
+        "id": "garage",
+        "name": "Garage",
+        "methods": ["face", "pin"],
+        "enabled": ["face", "pin"],
+        "camera": {"name": "garage_cam", "online": True},
+        "lock": "mqtt",
+    }
+    coordinator.async_set_updated_data(
+        replace(coordinator.data, doors={**coordinator.data.doors, "garage": garage})
+    )
+    with pytest.raises(ServiceValidationError) as refused:
+        await FacegateMethodSwitch(coordinator, "garage", "pin").async_turn_off()
+    assert refused.value.translation_key == "r4_face_only"
+    camera = FacegateCameraOnline(coordinator, "garage")
+    assert camera.is_on
+    # The engine says when a camera goes offline or comes back.
+    coordinator.handle_message({"type": "camera", "camera": "garage_cam", "online": False})
+    assert not camera.is_on
+    assert coordinator.data.doors["back_door"]["camera"] is None
+    coordinator.handle_message({"type": "camera", "camera": "garage_cam", "online": True})
+    assert camera.is_on
+
+    # The engine's own R4 refusal is translated the same way; other errors keep its message.
+    r4 = engine_error(FacegateRequestError(409, "R4: the face must never be the only way in"))
+    assert r4.translation_key == "r4_face_only"
+    other = engine_error(FacegateRequestError(404, "no door with id x"))
+    assert other.translation_placeholders == {"message": "no door with id x"}
+    assert engine_error(FacegateConnectionError("down")).translation_key == "cannot_connect"
+
+
+async def test_an_engine_refusal_is_a_translated_error(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    coordinator = await setup_entry(hass, mock_config_entry)
+    door = coordinator.data.doors["back_door"]
+    coordinator.async_set_updated_data(
+        replace(
+            coordinator.data,
+            doors={**coordinator.data.doors, "back_door": {**door, "methods": ["pin", "card"]}},
+        )
+    )
+    with pytest.raises(HomeAssistantError) as refused:
+        await FacegateMethodSwitch(coordinator, "back_door", "card").async_turn_off()
+    assert refused.value.translation_key == "engine_refused"
+    assert "not configured for card" in refused.value.translation_placeholders["message"]
+
+
+async def test_consent_can_be_withdrawn_but_never_switched_on(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    await hass.async_add_executor_job(
+        lambda: clean_engine.create_person("Li Wei", consent=True, pin=PIN)
+    )
+    await setup_entry(hass, mock_config_entry)
+    target = {ATTR_ENTITY_ID: "switch.li_wei_face_consent"}
+
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_OFF, target, blocking=True)
+    await wait_for(lambda: hass.states.get("switch.li_wei_face_consent").state == STATE_OFF)
+    assert hass.states.get("sensor.li_wei_face_consent_expires").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.li_wei_credentials").state == "1"  # the PIN keeps working
+
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, target, blocking=True)
+    assert refused.value.translation_key == "consent_is_personal"
+    assert refused.value.translation_placeholders == {"name": "Li Wei"}
+    assert hass.states.get("switch.li_wei_face_consent").state == STATE_OFF
+
+
+async def test_the_erase_button_never_erases_on_a_bare_press(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    person = await hass.async_add_executor_job(lambda: clean_engine.create_person("Li Wei"))
+    await setup_entry(hass, mock_config_entry)
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            BUTTON_DOMAIN,
+            SERVICE_PRESS,
+            {ATTR_ENTITY_ID: "button.li_wei_erase_all_data"},
+            blocking=True,
+        )
+    assert refused.value.translation_key == "erase_needs_confirmation"
+    still = await clean_engine.async_api("GET", f"/api/people/{person['id']}")
+    assert still["name"] == "Li Wei"
+
+
+async def test_people_come_and_go_with_the_engine(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    assert hass.states.get("switch.wang_fang_face_consent") is None
+
+    person = await clean_engine.async_api("POST", "/api/people", {"name": "Wang Fang"})
+    await wait_for(lambda: hass.states.get("switch.wang_fang_face_consent") is not None)
+    assert hass.states.get("switch.wang_fang_face_consent").state == STATE_OFF
+
+    await clean_engine.async_api("DELETE", f"/api/people/{person['id']}")
+    await wait_for(lambda: hass.states.get("switch.wang_fang_face_consent") is None)
+    assert find_device(hass, mock_config_entry, person["id"]) is None
+    assert er.async_get(hass).async_get("switch.wang_fang_face_consent") is None

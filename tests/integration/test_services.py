@@ -1,0 +1,169 @@
+"""The integration's services against the real engine."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import voluptuous as vol
+from engine_harness import EngineUnderTest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
+from test_facegate_fixtures import PIN, device_id, find_device, wait_for
+
+from custom_components.facegate.const import DOMAIN
+
+
+async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+
+
+async def _person(
+    hass: HomeAssistant, engine: EngineUnderTest, entry: MockConfigEntry, **kwargs: Any
+) -> tuple[str, str]:
+    """A new person in the engine, and their device once Home Assistant has it."""
+    person = await hass.async_add_executor_job(lambda: engine.create_person("Li Wei", **kwargs))
+    await wait_for(lambda: find_device(hass, entry, person["id"]) is not None)
+    return person["id"], device_id(hass, entry, person["id"])
+
+
+async def test_credentials_are_added_and_removed(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    person_id, device = await _person(hass, clean_engine, init_integration)
+    added = await _call(
+        hass,
+        "add_credential",
+        {"person": device, "kind": "pin", "value": PIN, "label": "keypad"},
+    )
+    assert added == {"id": added["id"], "kind": "pin", "label": "keypad"}
+    await wait_for(lambda: hass.states.get("sensor.li_wei_credentials").state == "1")
+
+    with pytest.raises(HomeAssistantError) as refused:
+        await _call(hass, "add_credential", {"person": device, "kind": "pin", "value": "1111"})
+    assert refused.value.translation_key == "engine_refused"
+
+    await hass.services.async_call(
+        DOMAIN,
+        "remove_credential",
+        {"person": device, "credential_id": added["id"]},
+        blocking=True,
+    )
+    await wait_for(lambda: hass.states.get("sensor.li_wei_credentials").state == "0")
+    person = await clean_engine.async_api("GET", f"/api/people/{person_id}")
+    assert person["credentials"] == []
+
+
+async def test_consent_is_renewed_only_with_the_persons_agreement_and_withdrawn(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    person_id, device = await _person(hass, clean_engine, init_integration, consent=True, days=30)
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "renew_consent", {"person": device, "agree": False}, blocking=True
+        )
+    assert refused.value.translation_key == "agree_required"
+
+    await hass.services.async_call(
+        DOMAIN, "renew_consent", {"person": device, "agree": True, "days": 200}, blocking=True
+    )
+    person = await clean_engine.async_api("GET", f"/api/people/{person_id}")
+    assert person["consent"]["status"] == "live"
+    assert person["consent"]["expires_at"] > person["consents"][0]["given_at"] + 199 * 86400
+
+    await hass.services.async_call(DOMAIN, "withdraw_consent", {"person": device}, blocking=True)
+    await wait_for(lambda: hass.states.get("switch.li_wei_face_consent").state == "off")
+
+
+async def test_erasure_needs_confirmation_and_returns_the_receipt(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    person_id, device = await _person(hass, clean_engine, init_integration, pin=PIN)
+    with pytest.raises(ServiceValidationError) as refused:
+        await _call(hass, "erase_person", {"person": device, "confirm": False})
+    assert refused.value.translation_key == "erase_needs_confirmation"
+
+    receipt = await _call(hass, "erase_person", {"person": device, "confirm": True})
+    assert receipt["deleted"]["credentials"] == 1
+    await wait_for(lambda: find_device(hass, init_integration, person_id) is None)
+    assert hass.states.get("switch.li_wei_face_consent") is None
+
+
+async def test_export_writes_a_private_file_under_the_config_dir(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    person_id, device = await _person(hass, clean_engine, init_integration, pin=PIN)
+    response = await _call(hass, "export_person", {"person": device})
+    path = Path(response["path"])
+    assert path.parent == Path(hass.config.path("facegate_exports"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["person"]["id"] == person_id
+    assert PIN not in path.read_text(encoding="utf-8")
+
+
+async def test_enrolment_needs_a_camera_door(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    _person_id, device = await _person(hass, clean_engine, init_integration, consent=True)
+    door = device_id(hass, init_integration, "back_door")
+    with pytest.raises(HomeAssistantError) as refused:
+        await _call(hass, "enrol_from_camera", {"person": device, "door": door})
+    assert refused.value.translation_key == "engine_refused"
+    assert "no face camera" in refused.value.translation_placeholders["message"]
+
+
+async def test_devices_that_are_not_people_or_doors_are_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    _person_id, person = await _person(hass, clean_engine, init_integration)
+    door = device_id(hass, init_integration, "back_door")
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(DOMAIN, "withdraw_consent", {"person": door}, blocking=True)
+    assert refused.value.translation_key == "unknown_person"
+    with pytest.raises(ServiceValidationError) as refused:
+        await _call(hass, "enrol_from_camera", {"person": person, "door": person})
+    assert refused.value.translation_key == "unknown_door"
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN, "withdraw_consent", {"person": "no-such-device"}, blocking=True
+        )
+    with pytest.raises(vol.Invalid):
+        await _call(hass, "add_credential", {"person": person, "kind": "iris", "value": "x"})
+
+
+async def test_services_need_a_loaded_engine(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    _person_id, device = await _person(hass, clean_engine, init_integration)
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "withdraw_consent", {"person": device}, blocking=True
+        )
+    assert refused.value.translation_key == "not_loaded"
+
+
+async def test_enrolment_refuses_a_door_of_another_engine(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    """Two entries (the same engine under two ids here): person and door must share one."""
+    _person_id, device = await _person(hass, clean_engine, init_integration)
+    other = MockConfigEntry(domain=DOMAIN, unique_id="other", data=dict(init_integration.data))
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    await hass.async_block_till_done()
+    door = device_id(hass, other, "back_door")
+    with pytest.raises(ServiceValidationError) as refused:
+        await _call(hass, "enrol_from_camera", {"person": device, "door": door})
+    assert refused.value.translation_key == "different_engines"
+    await hass.config_entries.async_unload(other.entry_id)
+    await hass.async_block_till_done()
