@@ -4,8 +4,8 @@
 # Home Assistant release (each in its own environment, without the vision stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check addon tests benchmarks custom_components
-.venv/bin/ruff format --check addon tests benchmarks custom_components
+.venv/bin/ruff check addon tests benchmarks custom_components scripts
+.venv/bin/ruff format --check addon tests benchmarks custom_components scripts
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
 bash scripts/ha_env.sh

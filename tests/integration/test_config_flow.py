@@ -13,7 +13,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
 
 from custom_components.facegate.api import Installation
 from custom_components.facegate.const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS, DOMAIN

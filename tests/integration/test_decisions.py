@@ -14,7 +14,6 @@ from engine_harness import EngineUnderTest
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
 from test_facegate_fixtures import PIN, RecordingLock, setup_entry, wait_for
 
 from custom_components.facegate.const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS

@@ -1,37 +1,26 @@
-"""Fixtures shared by the integration's tests (imported by each test module), in core's style:
-`mock_config_entry` for the engine the harness runs, `init_integration` with it set up and its
-event stream connected. Every test starts from an engine with nobody in it.
+"""Helpers the integration's tests import: test data, waiting on the real engine, devices, a
+recording Home Assistant lock and a cuttable proxy. The fixtures built on them are in conftest.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
-import pytest
-from engine_harness import EngineUnderTest, free_port
+from engine_harness import free_port
 from homeassistant.components.lock import LockEntity
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    MockModule,
-    MockPlatform,
-    mock_integration,
-    mock_platform,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.types import PropertyMatcher, PropertyPath
 
 from custom_components.facegate.const import DOMAIN
 from custom_components.facegate.coordinator import FacegateCoordinator
 
 PIN = "730461"
-
-# The fixtures; test modules take them with `from test_facegate_fixtures import *`.
-__all__ = ["back_door_lock", "clean_engine", "init_integration", "mock_config_entry", "proxy"]
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
@@ -39,28 +28,6 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def clean_engine(socket_enabled: None, engine: EngineUnderTest) -> Iterator[EngineUnderTest]:
-    """The session's engine with nobody in it and every method enabled, before and after."""
-    engine.reset()
-    yield engine
-    engine.reset()
-
-
-@pytest.fixture
-def mock_config_entry(clean_engine: EngineUnderTest) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="facegate",
-        unique_id=clean_engine.installation_id,
-        data={
-            CONF_HOST: clean_engine.host,
-            CONF_PORT: clean_engine.port,
-            CONF_TOKEN: clean_engine.token,
-        },
-    )
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> FacegateCoordinator:
@@ -71,16 +38,6 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> FacegateCo
     coordinator: FacegateCoordinator = entry.runtime_data.coordinator
     await wait_for(lambda: coordinator.connected)
     return coordinator
-
-
-@pytest.fixture
-async def init_integration(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> AsyncIterator[MockConfigEntry]:
-    await setup_entry(hass, mock_config_entry)
-    yield mock_config_entry
-    await hass.config_entries.async_unload(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
 
 
 def find_device(hass: HomeAssistant, entry: MockConfigEntry, key: str | None) -> Any:
@@ -123,24 +80,6 @@ class RecordingLock(LockEntity):
         self.async_write_ha_state()
 
 
-@pytest.fixture
-async def back_door_lock(hass: HomeAssistant) -> RecordingLock:
-    """`lock.back_door`, the Home Assistant lock the harness binds to the back door."""
-    lock = RecordingLock("Back door")
-
-    async def setup_platform(
-        hass: HomeAssistant, config: Any, add_entities: Any, discovery_info: Any = None
-    ) -> None:
-        add_entities([lock])
-
-    mock_integration(hass, MockModule("test"))
-    mock_platform(hass, "test.lock", MockPlatform(async_setup_platform=setup_platform))
-    assert await async_setup_component(hass, "lock", {"lock": {"platform": "test"}})
-    await hass.async_block_till_done()
-    assert hass.states.get("lock.back_door") is not None
-    return lock
-
-
 class Proxy:
     """A loopback TCP proxy to the engine that can be cut and restored: the engine "gone"."""
 
@@ -181,10 +120,33 @@ class Proxy:
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
 
-@pytest.fixture
-async def proxy(clean_engine: EngineUnderTest) -> AsyncIterator[Proxy]:
-    proxy = Proxy(clean_engine.port)
-    await proxy.start()
-    yield proxy
-    if proxy._server is not None:
-        await proxy.cut()
+def placeholders(
+    values: Mapping[str, str], paths: Mapping[str, str] | None = None
+) -> PropertyMatcher:
+    """A syrupy matcher for what the engine makes afresh on each run (its installation id,
+    people's and credentials' ids, times from its own clock): each of `values` is written as its
+    placeholder wherever it appears in a string, and whatever sits at one of `paths` (dotted keys,
+    list items by index, `*` for any) as that path's placeholder."""
+    paths = paths or {}
+
+    def match(*, data: Any, path: PropertyPath) -> Any:
+        where = ".".join(str(name) for name, _ in path)
+        for pattern, placeholder in paths.items():
+            if fnmatchcase(where, pattern):
+                return Placeholder(placeholder)
+        if isinstance(data, str):
+            for value, placeholder in values.items():
+                data = data.replace(value, placeholder)
+        return data
+
+    return match
+
+
+class Placeholder:
+    """Serialised bare, like syrupy's own matchers: `<latency>`, not a quoted string."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.text}>"

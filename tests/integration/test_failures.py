@@ -20,7 +20,6 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
 from test_facegate_fixtures import Proxy, setup_entry, wait_for
 
 from custom_components.facegate import const

@@ -11,7 +11,6 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
 from test_facegate_fixtures import Proxy, setup_entry, wait_for
 
 from custom_components.facegate import const

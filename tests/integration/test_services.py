@@ -13,7 +13,6 @@ from engine_harness import EngineUnderTest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from test_facegate_fixtures import *  # noqa: F403 - the shared fixtures
 from test_facegate_fixtures import PIN, device_id, find_device, wait_for
 
 from custom_components.facegate.const import DOMAIN
