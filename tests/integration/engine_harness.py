@@ -17,10 +17,17 @@ Two ways to get one:
   engine's 127.0.0.1 is the tests' 127.0.0.1 (the only host pytest-socket lets them reach).
 
 The engine's doors (`DOORS`): `front_door` (pin, card, tag; an MQTT lock on
-`locks/front_door/set`) and `back_door` (pin, tag; the Home Assistant lock `lock.back_door`,
-which the integration unlocks after checking `sig`). No camera: a face door would need an RTSP
-clip served on loopback (facegate.rtsp.RtspServer over the clip `facegate demo --prepare`
-builds, on the host like the engine), a `cameras:` entry and `face` in its methods.
+`locks/front_door/set`), `back_door` (pin, tag; the Home Assistant lock `lock.back_door`,
+which the integration unlocks after checking `sig`) and `side_door` (face, pin; the Home
+Assistant lock `lock.side_door`; its camera `side_cam`). The camera is a looping RTSP stream on
+loopback: `python engine_harness.py camera` (run from the engine's venv, on the host, like the
+engine: it needs OpenCV, GStreamer and the shared test data in ../shared or $FACEGATE_SHARED,
+none of which Home Assistant's environments can see) builds a clip of a blank door then a face
+(facegate.clip.build_clip) in the work directory, serves it with facegate.rtsp.RtspServer and
+copies the enrolment photo beside it, where `engine.enrol_face()` reads it. The work directory
+is temporary (under .cache/ for ha_test.sh): no photo ever lands in the repository. Face
+recognition is off at the side door between tests (`reset()`), so a camera that keeps seeing an
+unknown face cannot add decisions to other tests; a test turns it on when it wants faces.
 
 Everything talks to the engine with http.client: `engine.api("POST", "/api/people", {...})`
 returns the decoded JSON or raises `EngineApiError` (status and message). Home Assistant's test
@@ -65,6 +72,13 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 MQTT_PREFIX = "facegate"
+ENV_SHARED = "FACEGATE_SHARED"
+# The camera's clip shows this face; the enrolment photo is another picture of the same person.
+FACE_NAME = "Barack Obama"
+FACE_CLIP_PHOTO = Path("faces/enroll/barack_obama/obama2.jpg")
+FACE_ENROL_PHOTO = Path("faces/enroll/barack_obama/obama.jpg")
+ENROL_PHOTO = "enrol.jpg"  # in the work directory, beside data/
+CAMERA_URL_FILE = "camera.url"
 
 # Taken before pytest-socket replaces socket.socket for each test (see the module's docstring).
 _SOCKET = socket.socket
@@ -81,7 +95,14 @@ DOORS: dict[str, dict[str, Any]] = {
         "methods": ["pin", "tag"],
         "lock": {"entity_id": "lock.back_door"},
     },
+    "side_door": {
+        "name": "Side door",
+        "camera": "side_cam",
+        "methods": ["face", "pin"],
+        "lock": {"entity_id": "lock.side_door"},
+    },
 }
+FACE_DOOR = "side_door"
 
 
 class EngineApiError(Exception):
@@ -101,11 +122,15 @@ def api(
     json_body: Any = None,
     *,
     timeout: float = 10.0,
+    raw: tuple[bytes, str] | None = None,
 ) -> Any:
-    """One API call; the decoded JSON answer, or EngineApiError for a 4xx/5xx."""
+    """One API call; the decoded JSON answer, or EngineApiError for a 4xx/5xx. `raw` sends
+    bytes with their content type instead of a JSON body."""
     data = None if json_body is None else json.dumps(json_body).encode()
     headers = {"Authorization": f"Bearer {token}"}
-    if data is not None:
+    if raw is not None:
+        data, headers["Content-Type"] = raw
+    elif data is not None:
         headers["Content-Type"] = "application/json"
     host, _, port = url.removeprefix("http://").rpartition(":")
     connection = _Connection(host, int(port), timeout=timeout)
@@ -200,20 +225,39 @@ class EngineUnderTest:
                 self.api("POST", f"/api/people/{person_id}/credentials", body)
         return dict(self.api("GET", f"/api/people/{person_id}"))
 
+    def enrol_face(self, person_id: str) -> dict[str, Any]:
+        """Enrols the photo of the face the side door's camera shows (`FACE_NAME`), uploaded as
+        `POST /api/people/{id}/faces`; the person needs live consent. The enrolment answer."""
+        photo = (self.data_dir.parent / ENROL_PHOTO).read_bytes()
+        path = f"/api/people/{person_id}/faces"
+        return dict(
+            api(self.url, self.token, "POST", path, timeout=30.0, raw=(photo, "image/jpeg"))
+        )
+
+    def set_method(self, door: str, method: str, enabled: bool) -> None:
+        self.api("POST", f"/api/doors/{door}/methods", {"method": method, "enabled": enabled})
+
     def present(self, door: str, kind: str, value: str) -> dict[str, Any]:
         """A PIN, card or tag at a door: the signed access event the engine decided."""
         body = {"door": door, "kind": kind, "value": value}
         return dict(self.api("POST", "/api/access/credential", body))
 
     def reset(self) -> None:
-        """Everyone erased and every configured method enabled again, for a clean next test.
+        """Everyone erased and every configured method enabled again, except face recognition
+        at the side door, which is off until a test turns it on (see the module's docstring).
         (Credential lockouts after wrong codes last their time: use fresh codes per test.)"""
+        disable_faces(self.url, self.token)
         for person in self.api("GET", "/api/people")["people"]:
             self.api("DELETE", f"/api/people/{person['id']}")
         for door in self.api("GET", "/api/doors")["doors"]:
             for method in sorted(set(door["methods"]) - set(door["enabled"])):
-                body = {"method": method, "enabled": True}
-                self.api("POST", f"/api/doors/{door['id']}/methods", body)
+                if (door["id"], method) != (FACE_DOOR, "face"):
+                    self.set_method(door["id"], method, True)
+
+
+def disable_faces(url: str, token: str) -> None:
+    body = {"method": "face", "enabled": False}
+    api(url, token, "POST", f"/api/doors/{FACE_DOOR}/methods", body)
 
 
 def wait_for_api(url: str, token: str, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
@@ -333,12 +377,85 @@ def _mosquitto(workdir: Path) -> Iterator[int]:
         _stop(process)
 
 
-def write_config(workdir: Path, mqtt_port: int, api_port: int) -> Path:
+def find_shared(environ: Mapping[str, str] = os.environ) -> Path:
+    """The project's shared test data: $FACEGATE_SHARED, else `../shared` beside the checkout."""
+    configured = environ.get(ENV_SHARED)
+    shared = Path(configured) if configured else REPO.parent / "shared"
+    for candidate in (shared / "data", shared):
+        if (candidate / FACE_ENROL_PHOTO).is_file():
+            return candidate
+    raise RuntimeError(
+        f"engine harness: no {FACE_ENROL_PHOTO} under {shared} (set ${ENV_SHARED}): the side "
+        "door's camera needs the shared test data"
+    )
+
+
+@contextlib.contextmanager
+def _camera(workdir: Path, python: Path) -> Iterator[str]:
+    """`engine_harness.py camera` from the engine's venv: the side door's RTSP URL."""
+    url_file = workdir / CAMERA_URL_FILE
+    url_file.unlink(missing_ok=True)
+    log = workdir / "camera.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(python), str(Path(__file__).resolve()), "camera", "--workdir", str(workdir)],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not url_file.is_file():
+            code = process.poll()
+            if code is not None or time.monotonic() > deadline:
+                state = "timed out" if code is None else f"exited with {code}"
+                raise RuntimeError(f"engine harness: the camera {state}\n{_tail(log)}")
+            time.sleep(0.05)
+        yield url_file.read_text().strip()
+    finally:
+        _stop(process)
+
+
+def _run_camera(workdir: Path) -> int:
+    """In the engine's venv: builds the clip and serves it on loopback until SIGTERM/SIGINT or
+    until the process that started it is gone; writes its URL to `camera.url` when ready."""
+    from facegate.clip import build_clip  # the engine's venv only
+    from facegate.rtsp import RtspServer
+
+    parent = os.getppid()
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    shared = find_shared()
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shared / FACE_ENROL_PHOTO, workdir / ENROL_PHOTO)
+    clip = workdir / "side_cam.mp4"
+    if not clip.is_file():
+        # A door with nobody in front of it, then the face for a while; the server loops it.
+        build_clip([shared / FACE_CLIP_PHOTO], clip, seconds=6.0, fps=10, blank_seconds=2.0)
+    with RtspServer(clip, loop=True, mount="/side_cam") as server:
+        partial = workdir / (CAMERA_URL_FILE + ".part")
+        partial.write_text(server.url + "\n")
+        partial.replace(workdir / CAMERA_URL_FILE)
+        print(f"engine harness: camera at {server.url}", flush=True)
+        while not stopping and os.getppid() == parent and server.running:
+            time.sleep(0.2)
+    return 0
+
+
+def write_config(workdir: Path, mqtt_port: int, api_port: int, camera_url: str) -> Path:
     """The engine's configuration (JSON is YAML too: Home Assistant's venv needs no yaml)."""
     config = {
         "data_dir": str(workdir / "data"),
         "mqtt": {"host": LOOPBACK, "port": mqtt_port, "prefix": MQTT_PREFIX},
         "api": {"host": LOOPBACK, "port": api_port},
+        "cameras": {"side_cam": {"source": camera_url}},
         "doors": DOORS,
     }
     path = workdir / "facegate.yaml"
@@ -351,9 +468,9 @@ def start_engine(workdir: Path) -> Iterator[EngineUnderTest]:
     """mosquitto and `facegate run` in `workdir` (config, data, logs), stopped on exit."""
     python = engine_python()
     workdir.mkdir(parents=True, exist_ok=True)
-    with _mosquitto(workdir) as mqtt_port:
+    with _mosquitto(workdir) as mqtt_port, _camera(workdir, python) as camera_url:
         api_port = free_port()
-        config = write_config(workdir, mqtt_port, api_port)
+        config = write_config(workdir, mqtt_port, api_port, camera_url)
         log = workdir / "engine.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -375,7 +492,9 @@ def start_engine(workdir: Path) -> Iterator[EngineUnderTest]:
                     raise RuntimeError(f"engine harness: the engine {state}\n{_tail(log)}")
                 time.sleep(0.05)
             token = token_file.read_text().strip()
-            yield _describe(url, token, data_dir, mqtt_port)
+            started = _describe(url, token, data_dir, mqtt_port)
+            disable_faces(url, token)  # until a test wants faces (see the module's docstring)
+            yield started
         finally:
             _stop(process)
 
@@ -420,7 +539,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the engine until stopped, for ha_test.sh")
     serve.add_argument("--workdir", type=Path, required=True, help="config, data and logs")
     serve.add_argument("--env-file", type=Path, required=True, help="FACEGATE_TEST_* lines")
+    camera = commands.add_parser("camera", help="serve the side door's camera, for start_engine")
+    camera.add_argument("--workdir", type=Path, required=True, help="clip, photo and URL file")
     args = parser.parse_args(argv)
+    if args.command == "camera":
+        return _run_camera(args.workdir.resolve())
     return _serve(args.workdir.resolve(), args.env_file.resolve())
 
 

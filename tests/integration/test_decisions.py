@@ -3,6 +3,7 @@ Assistant lock only for signed, fresh, new events (R12)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -10,16 +11,31 @@ import time
 from typing import Any
 
 import pytest
-from engine_harness import EngineUnderTest
-from homeassistant.const import STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from engine_harness import FACE_DOOR, FACE_NAME, EngineUnderTest
+from homeassistant.const import (
+    EVENT_CALL_SERVICE,
+    EVENT_STATE_CHANGED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    mock_integration,
+    mock_platform,
+)
 from test_facegate_fixtures import PIN, RecordingLock, setup_entry, wait_for
 
 from custom_components.facegate.const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS
 from custom_components.facegate.coordinator import FacegateCoordinator
 
 TAG = "04:a2:19:7c:55:80"
+COOLDOWN_S = 5.0  # the engine's default between two decisions for the same face
+FACE_TIMEOUT_S = 40.0
 
 
 def _signed(event: dict[str, Any], key: str) -> dict[str, Any]:
@@ -204,3 +220,112 @@ async def test_scanned_tags_are_presented_at_their_door(
     hass.bus.async_fire("tag_scanned", {"tag_id": "lost-tag"})
     await hass.async_block_till_done()
     assert "Could not present a scanned tag at nowhere" in caplog.text
+
+
+@pytest.fixture
+async def side_door_lock(hass: HomeAssistant) -> RecordingLock:
+    """`lock.side_door`, the Home Assistant lock the harness binds to its camera door."""
+    lock = RecordingLock("Side door")
+
+    async def setup_platform(
+        hass: HomeAssistant, config: Any, add_entities: Any, discovery_info: Any = None
+    ) -> None:
+        add_entities([lock])
+
+    mock_integration(hass, MockModule("test"))
+    mock_platform(hass, "test.lock", MockPlatform(async_setup_platform=setup_platform))
+    assert await async_setup_component(hass, "lock", {"lock": {"platform": "test"}})
+    await hass.async_block_till_done()
+    assert hass.states.get("lock.side_door") is not None
+    return lock
+
+
+async def test_a_face_at_the_camera_door_fires_the_event_and_unlocks_once(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    mock_config_entry: MockConfigEntry,
+    side_door_lock: RecordingLock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """R12 for a real face decision: the harness's side door watches a looping RTSP clip of the
+    face enrolled here; the first grant fires the event entity and unlocks `lock.side_door` once,
+    and the same event replayed, forged or stale unlocks nothing."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_LOCKS: {FACE_DOOR: "lock.side_door"}}
+    )
+    coordinator = await setup_entry(hass, mock_config_entry)
+    # A real camera: the engine reads the harness's RTSP stream.
+    await wait_for(lambda: hass.states.get("binary_sensor.side_door_camera").state == STATE_ON)
+    assert hass.states.get("event.side_door_access_decision").state == STATE_UNKNOWN
+
+    fired: list[tuple[str, dict[str, Any]]] = []  # (decision id, the event entity's attributes)
+    unlocked: list[tuple[str, str]] = []  # (decision id at the time, the lock unlocked)
+
+    @callback
+    def on_state(event: Event) -> None:
+        if event.data["entity_id"] == "event.side_door_access_decision":
+            decision = coordinator.data.decisions[FACE_DOOR]
+            fired.append((decision["id"], dict(event.data["new_state"].attributes)))
+
+    @callback
+    def on_call(event: Event) -> None:
+        if (event.data["domain"], event.data["service"]) == ("lock", "unlock"):
+            decision = coordinator.data.decisions.get(FACE_DOOR, {})
+            unlocked.append((decision.get("id"), event.data["service_data"]["entity_id"]))
+
+    remove = [
+        hass.bus.async_listen(EVENT_STATE_CHANGED, on_state),
+        hass.bus.async_listen(EVENT_CALL_SERVICE, on_call),
+    ]
+    try:
+
+        def enrol() -> None:
+            person = clean_engine.create_person(FACE_NAME, consent=True)
+            assert clean_engine.enrol_face(person["id"])["templates"]
+            clean_engine.set_method(FACE_DOOR, "face", True)
+
+        await hass.async_add_executor_job(enrol)
+        # The clip loops a blank door then the face: the first grant comes within a loop or two.
+        await wait_for(
+            lambda: any(a["event_type"] == "granted" for _, a in fired), timeout=FACE_TIMEOUT_S
+        )
+        # No second grant: face recognition off at the door (the next would come a cooldown on).
+        await clean_engine.async_api(
+            "POST", f"/api/doors/{FACE_DOOR}/methods", {"method": "face", "enabled": False}
+        )
+        await hass.async_block_till_done()
+        event_id, attributes = next((i, a) for i, a in fired if a["event_type"] == "granted")
+        assert attributes["method"] == "face"
+        assert attributes["reason"] == "match"
+        assert attributes["person_name"] == FACE_NAME
+        assert "sig" not in attributes
+        assert unlocked == [(event_id, "lock.side_door")]
+        assert side_door_lock.unlocks == 1
+        assert hass.states.get("lock.side_door").state == "unlocked"
+        await wait_for(lambda: hass.states.get("switch.side_door_face_unlock").state == STATE_OFF)
+
+        # The same face event replayed, forged or stale: dropped, nothing unlocked.
+        event = dict(coordinator.data.decisions[FACE_DOOR])
+        assert (event["id"], event["method"]) == (event_id, "face")
+        key = clean_engine.event_key
+        for candidate in (
+            event,
+            {**event, "id": "forged-face", "ts": round(time.time(), 3)},
+            _signed({**event, "id": "stale-face", "ts": round(time.time() - 10, 3)}, key),
+        ):
+            coordinator.handle_message({"type": "decision", "event": candidate})
+        await hass.async_block_till_done()
+        dropped = [r.message for r in caplog.records if "Dropped a decision event" in r.message]
+        assert len(dropped) == 3
+
+        # Longer than the engine's cooldown: the camera still shows the face, but no further
+        # decision and no further unlock arrives.
+        await asyncio.sleep(COOLDOWN_S + 1)
+        await hass.async_block_till_done()
+        assert [i for i, a in fired if a["event_type"] == "granted"] == [event_id]
+        assert unlocked == [(event_id, "lock.side_door")]
+        assert side_door_lock.unlocks == 1
+    finally:
+        for unsubscribe in remove:
+            unsubscribe()

@@ -66,12 +66,16 @@ async def test_diagnostics_redact_everything_personal(
         "granted",
         {"id": "**REDACTED**", "name": "**REDACTED**"},
     )
-    assert {door["id"] for door in diagnostics["doors"]} == {"front_door", "back_door"}
+    assert {door["id"] for door in diagnostics["doors"]} == {
+        "front_door",
+        "back_door",
+        "side_door",
+    }
 
     # Served by Home Assistant it is the same, and matches the snapshot (snapshots-ha<release>/),
     # which holds none of the secrets above. The engine's port, its clock's readings, its doors'
-    # attempt counters and its count of stream clients (the session's engine: they depend on the
-    # tests before) vary between runs: placeholders there.
+    # attempt counters, its count of stream clients and its live camera's frame counters (the
+    # session's engine: they depend on the tests before) vary between runs: placeholders there.
     served = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
     assert served == json.loads(text)
     assert served == snapshot(
@@ -81,6 +85,9 @@ async def test_diagnostics_redact_everything_personal(
                 "entry.data.port": "engine port",
                 "doors.*.credential_attempts.*": "since the engine started",
                 "health.event_clients": "stream clients",
+                "health.cameras.side_cam.frames": "frames so far",
+                "health.cameras.side_cam.last_frame_age": "frame age",
+                "health.cameras.side_cam.reconnects": "reconnects so far",
                 "decisions.0.latency_ms": "latency",
                 "decisions.0.ts": "decided at",
                 "people.0.created_at": "created at",

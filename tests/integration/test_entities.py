@@ -47,8 +47,8 @@ async def residents(hass: HomeAssistant, clean_engine: EngineUnderTest) -> list[
     )
 
 
-# No binary_sensor: the test engine's doors have no camera (test_face_is_never_left_the_only_way_in
-# covers the camera sensor).
+# No binary_sensor: its one entity follows the harness's live camera (test_decisions checks it;
+# test_face_is_never_left_the_only_way_in covers the camera sensor).
 @pytest.mark.parametrize(
     "init_integration",
     [Platform.BUTTON, Platform.EVENT, Platform.SENSOR, Platform.SWITCH],
@@ -104,7 +104,8 @@ async def test_doors_and_people_become_entities(
     assert hass.states.get("switch.back_door_card") is None  # not configured there
     assert hass.states.get("sensor.back_door_last_decision").state == STATE_UNKNOWN
     assert hass.states.get("sensor.back_door_decision_latency").state == STATE_UNKNOWN
-    assert not hass.states.async_entity_ids("binary_sensor")  # no door has a camera
+    # The side door's camera only (test_decisions checks it is online).
+    assert hass.states.async_entity_ids("binary_sensor") == ["binary_sensor.side_door_camera"]
 
     assert hass.states.get("switch.li_wei_face_consent").state == STATE_ON
     expiry = datetime.fromisoformat(hass.states.get("sensor.li_wei_face_consent_expires").state)
