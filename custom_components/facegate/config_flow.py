@@ -135,18 +135,26 @@ class FacegateConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         entry = self._get_reauth_entry()
         if user_input is not None:
-            data = {**entry.data, **user_input}
-            installation, errors = await _installation(self, data)
-            if installation is not None:
-                await self.async_set_unique_id(installation.installation_id)
-                self._abort_if_unique_id_mismatch(reason="wrong_installation")
-                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+            done, errors = await self._update_same_engine(entry, user_input)
+            if done is not None:
+                return done
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=TOKEN_SCHEMA,
             description_placeholders={CONF_HOST: entry.data[CONF_HOST]},
             errors=errors,
         )
+
+    async def _update_same_engine(
+        self, entry: FacegateConfigEntry, user_input: dict[str, Any]
+    ) -> tuple[ConfigFlowResult | None, dict[str, str]]:
+        """Reauth and reconfigure: the new token or address must reach the same engine."""
+        installation, errors = await _installation(self, {**entry.data, **user_input})
+        if installation is None:
+            return None, errors
+        await self.async_set_unique_id(installation.installation_id)
+        self._abort_if_unique_id_mismatch(reason="wrong_installation")
+        return self.async_update_reload_and_abort(entry, data_updates=user_input), {}
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -155,12 +163,9 @@ class FacegateConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         entry = self._get_reconfigure_entry()
         if user_input is not None:
-            data = {**entry.data, **user_input}
-            installation, errors = await _installation(self, data)
-            if installation is not None:
-                await self.async_set_unique_id(installation.installation_id)
-                self._abort_if_unique_id_mismatch(reason="wrong_installation")
-                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+            done, errors = await self._update_same_engine(entry, user_input)
+            if done is not None:
+                return done
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

@@ -16,13 +16,8 @@ from unittest.mock import patch
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, MAJOR_VERSION
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    MockModule,
-    MockPlatform,
-    mock_integration,
-    mock_platform,
 )
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -109,19 +104,9 @@ async def init_integration(
 @pytest.fixture
 async def back_door_lock(hass: HomeAssistant) -> RecordingLock:
     """`lock.back_door`, the Home Assistant lock the harness binds to the back door."""
-    from test_facegate_fixtures import RecordingLock
+    from test_facegate_fixtures import add_test_lock
 
-    lock = RecordingLock("Back door")
-
-    async def setup_platform(
-        hass: HomeAssistant, config: Any, add_entities: Any, discovery_info: Any = None
-    ) -> None:
-        add_entities([lock])
-
-    mock_integration(hass, MockModule("test"))
-    mock_platform(hass, "test.lock", MockPlatform(async_setup_platform=setup_platform))
-    assert await async_setup_component(hass, "lock", {"lock": {"platform": "test"}})
-    await hass.async_block_till_done()
+    lock = await add_test_lock(hass, "Back door")
     assert hass.states.get("lock.back_door") is not None
     return lock
 

@@ -20,15 +20,10 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    MockModule,
-    MockPlatform,
-    mock_integration,
-    mock_platform,
 )
-from test_facegate_fixtures import PIN, RecordingLock, setup_entry, wait_for
+from test_facegate_fixtures import PIN, RecordingLock, add_test_lock, setup_entry, wait_for
 
 from custom_components.facegate.const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS
 from custom_components.facegate.coordinator import FacegateCoordinator
@@ -225,17 +220,7 @@ async def test_scanned_tags_are_presented_at_their_door(
 @pytest.fixture
 async def side_door_lock(hass: HomeAssistant) -> RecordingLock:
     """`lock.side_door`, the Home Assistant lock the harness binds to its camera door."""
-    lock = RecordingLock("Side door")
-
-    async def setup_platform(
-        hass: HomeAssistant, config: Any, add_entities: Any, discovery_info: Any = None
-    ) -> None:
-        add_entities([lock])
-
-    mock_integration(hass, MockModule("test"))
-    mock_platform(hass, "test.lock", MockPlatform(async_setup_platform=setup_platform))
-    assert await async_setup_component(hass, "lock", {"lock": {"platform": "test"}})
-    await hass.async_block_till_done()
+    lock = await add_test_lock(hass, "Side door")
     assert hass.states.get("lock.side_door") is not None
     return lock
 

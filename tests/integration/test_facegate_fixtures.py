@@ -14,7 +14,14 @@ from homeassistant.components.lock import LockEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    mock_integration,
+    mock_platform,
+)
 from syrupy.types import PropertyMatcher, PropertyPath
 
 from custom_components.facegate.const import DOMAIN
@@ -78,6 +85,22 @@ class RecordingLock(LockEntity):
     async def async_lock(self, **kwargs: Any) -> None:
         self._attr_is_locked = True
         self.async_write_ha_state()
+
+
+async def add_test_lock(hass: HomeAssistant, name: str) -> RecordingLock:
+    """A RecordingLock registered as `lock.<name>` through a test platform."""
+    lock = RecordingLock(name)
+
+    async def setup_platform(
+        hass: HomeAssistant, config: Any, add_entities: Any, discovery_info: Any = None
+    ) -> None:
+        add_entities([lock])
+
+    mock_integration(hass, MockModule("test"))
+    mock_platform(hass, "test.lock", MockPlatform(async_setup_platform=setup_platform))
+    assert await async_setup_component(hass, "lock", {"lock": {"platform": "test"}})
+    await hass.async_block_till_done()
+    return lock
 
 
 class Proxy:
