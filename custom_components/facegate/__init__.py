@@ -9,15 +9,20 @@ from collections.abc import Callable
 
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .api import FacegateAuthError, FacegateClient, FacegateError
+from .api import FacegateClient, FacegateError
 from .const import DOMAIN
-from .coordinator import FacegateConfigEntry, FacegateCoordinator, FacegateData
+from .coordinator import (
+    FacegateConfigEntry,
+    FacegateCoordinator,
+    FacegateData,
+    unavailable_error,
+)
 from .entity import engine_device
 from .services import async_setup_services
 from .tags import async_track_tags
@@ -49,16 +54,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FacegateConfigEntry) -> 
     )
     try:
         installation = await client.installation()
-    except FacegateAuthError as error:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from error
     except FacegateError as error:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"error": str(error)},
-        ) from error
+        raise unavailable_error(error, ConfigEntryNotReady) from error
 
     coordinator = FacegateCoordinator(hass, entry, client, installation)
     await coordinator.async_config_entry_first_refresh()

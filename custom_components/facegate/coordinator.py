@@ -53,6 +53,21 @@ class FacegateState:
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+def unavailable_error(
+    error: FacegateError, unavailable: type[HomeAssistantError]
+) -> HomeAssistantError:
+    """What the engine's client raised, as Home Assistant needs it while loading: a refused
+    token starts re-authentication, anything else is `unavailable` (not ready, or update
+    failed) and retried by Home Assistant."""
+    if isinstance(error, FacegateAuthError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+    return unavailable(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={"error": str(error)},
+    )
+
+
 def canonical(event: Mapping[str, Any]) -> bytes:
     """The bytes the engine signs: every field but `sig`, as canonical JSON."""
     return json.dumps(
@@ -111,16 +126,8 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             doors, people, health = await asyncio.gather(
                 self.client.doors(), self.client.people(), self.client.health()
             )
-        except FacegateAuthError as error:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from error
         except FacegateError as error:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(error)},
-            ) from error
+            raise unavailable_error(error, UpdateFailed) from error
         return FacegateState(
             doors={door["id"]: door for door in doors},
             people={person["id"]: person for person in people},

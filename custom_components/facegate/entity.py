@@ -87,50 +87,53 @@ class FacegateEntity(CoordinatorEntity[FacegateCoordinator]):
         self._attr_device_info = engine_device(coordinator.config_entry, coordinator.installation)
 
 
-class FacegateDoorEntity(FacegateEntity):
-    """An entity of one door, a device of its own behind the engine."""
+class _FacegateChildEntity(FacegateEntity):
+    """An entity of one door or one resident: a device of its own behind the engine."""
+
+    _collection: str  # the FacegateState field holding these devices, by id
+    _model: str
 
     def __init__(
-        self, coordinator: FacegateCoordinator, description: EntityDescription, door_id: str
+        self, coordinator: FacegateCoordinator, description: EntityDescription, key: str
     ) -> None:
         super().__init__(coordinator, description)
-        self.door_id = door_id
-        unique_id = coordinator.config_entry.unique_id
-        self._attr_unique_id = f"{unique_id}_{door_id}_{description.key}"
-        door = coordinator.data.doors[door_id]
-        name = str(door.get("name") or door_id)
-        self._attr_device_info = child_device(coordinator.config_entry, door_id, name, "Door")
+        self._key = key
+        self._attr_unique_id = f"{coordinator.config_entry.unique_id}_{key}_{description.key}"
+        name = str(self._items()[key].get("name") or key)
+        self._attr_device_info = child_device(coordinator.config_entry, key, name, self._model)
+
+    def _items(self) -> dict[str, dict[str, Any]]:
+        return cast(dict[str, dict[str, Any]], getattr(self.coordinator.data, self._collection))
+
+    @property
+    def available(self) -> bool:
+        return super().available and self._key in self._items()
+
+
+class FacegateDoorEntity(_FacegateChildEntity):
+    _collection = "doors"
+    _model = "Door"
+
+    @property
+    def door_id(self) -> str:
+        return self._key
 
     @property
     def door(self) -> dict[str, Any]:
-        return self.coordinator.data.doors[self.door_id]
+        return self._items()[self._key]
+
+
+class FacegatePersonEntity(_FacegateChildEntity):
+    _collection = "people"
+    _model = "Resident"
 
     @property
-    def available(self) -> bool:
-        return super().available and self.door_id in self.coordinator.data.doors
-
-
-class FacegatePersonEntity(FacegateEntity):
-    """An entity of one resident, a device of its own behind the engine."""
-
-    def __init__(
-        self, coordinator: FacegateCoordinator, description: EntityDescription, person_id: str
-    ) -> None:
-        super().__init__(coordinator, description)
-        self.person_id = person_id
-        unique_id = coordinator.config_entry.unique_id
-        self._attr_unique_id = f"{unique_id}_{person_id}_{description.key}"
-        person = coordinator.data.people[person_id]
-        name = str(person.get("name") or person_id)
-        self._attr_device_info = child_device(coordinator.config_entry, person_id, name, "Resident")
+    def person_id(self) -> str:
+        return self._key
 
     @property
     def person(self) -> dict[str, Any]:
-        return self.coordinator.data.people[self.person_id]
-
-    @property
-    def available(self) -> bool:
-        return super().available and self.person_id in self.coordinator.data.people
+        return self._items()[self._key]
 
 
 def add_door_entities(

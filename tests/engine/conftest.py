@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from facegate.models import default_models_dir, verify_all
@@ -33,3 +36,24 @@ def faces() -> Path:
     if not directory.is_dir():
         pytest.skip(f"face test data not found at {directory} (set FACEGATE_SHARED)")
     return directory
+
+
+# Every test is bounded: a module may set a tighter TEST_LIMIT_S; the default allows for the
+# slow accuracy runs over the whole verification set.
+DEFAULT_TEST_LIMIT_S = 900
+
+
+@pytest.fixture(autouse=True)
+def _bounded(request: pytest.FixtureRequest) -> Iterator[None]:
+    limit = int(getattr(request.module, "TEST_LIMIT_S", DEFAULT_TEST_LIMIT_S))
+
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise TimeoutError(f"test took longer than {limit} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(limit)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

