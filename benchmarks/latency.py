@@ -272,7 +272,11 @@ def main() -> None:
         )
         photo = FACES / "enroll/barack_obama/obama.jpg"
         enrol_images(
-            engine.store, engine.analyzer("short"), person.id, [(photo.name, read_image(photo))]
+            engine.store,
+            engine.analyzer("short"),
+            person.id,
+            [(photo.name, read_image(photo))],
+            max_spread=engine.max_spread,
         )
         link.start()
         link.wait_connected(5)

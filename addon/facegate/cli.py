@@ -1,4 +1,4 @@
-"""The `facegate` command: run, demo, enroll, eval, models, audit, person, notice."""
+"""The `facegate` command: run, demo, enroll, eval, calibrate, models, audit, person, notice."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from facegate.cli_eval import add_commands as add_eval_commands
 from facegate.cli_rights import add_commands as add_rights_commands
-from facegate.config import DEFAULT_EMBEDDER
 from facegate.errors import FacegateError
 from facegate.models import MODELS, default_models_dir, fetch, verify_all
-from facegate.vision.embed import EMBEDDER_NAMES
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -42,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
         password=config.mqtt.password,
         tls_ca=config.mqtt.tls_ca,
     )
-    engine = Engine(config, link)
+    engine = Engine(config, link, config_path=args.config)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -80,6 +79,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _enroll(args: argparse.Namespace) -> int:
+    from facegate.access.calibrations import configured
     from facegate.config import load
     from facegate.enrol import enrol_images, read_image
     from facegate.identity.store import IdentityStore
@@ -90,6 +90,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from facegate.vision.quality import QualityLimits
 
     config = load(Path(args.config))
+    calibration = configured(config, args.config)
     store = IdentityStore(config.data_dir)
     try:
         person = store.person(args.person) if args.person else store.add_person(args.name)
@@ -111,33 +112,19 @@ def _enroll(args: argparse.Namespace) -> int:
             )
         analyzer = FaceAnalyzer(
             FaceDetector(config.models_dir, "short"),
-            create_embedder(config.embedder, config.models_dir),
+            create_embedder(config.embedder, config.models_dir, config.custom_model),
             QualityLimits(**vars(config.quality)),
         )
         images = [(str(p), read_image(Path(p))) for p in args.image]
-        ids = enrol_images(store, analyzer, person.id, images)
-        print(f"enrolled {person.name} ({person.id}): {len(ids)} template(s); images not stored")
+        enrolment = enrol_images(
+            store, analyzer, person.id, images, max_spread=calibration.max_spread
+        )
+        print(
+            f"enrolled {person.name} ({person.id}): {len(enrolment.template_ids)} template(s), "
+            f"spread {enrolment.spread:.2f}; images not stored"
+        )
     finally:
         store.close()
-    return 0
-
-
-def _eval(args: argparse.Namespace) -> int:
-    from facegate.evaluate import run_eval
-    from facegate.vision.embed import create_embedder
-
-    models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
-    result = run_eval(
-        dataset=Path(args.dataset),
-        pairs_csv=Path(args.pairs),
-        embedder=create_embedder(args.embedder, models_dir),
-        models_dir=models_dir,
-        detector_range=args.detector,
-        json_out=Path(args.json),
-    )
-    for key, value in result.to_json().items():
-        print(f"{key:>22}: {value}")
-    print(f"plot: {Path(args.json).with_suffix('.png')}")
     return 0
 
 
@@ -175,14 +162,7 @@ def parser() -> argparse.ArgumentParser:
     enroll.add_argument("--guardian", help="for a child under 14: the guardian who consented")
     enroll.set_defaults(handler=_enroll)
 
-    evaluate = commands.add_parser("eval", help="verification accuracy on a pair list")
-    evaluate.add_argument("--dataset", required=True)
-    evaluate.add_argument("--pairs", required=True)
-    evaluate.add_argument("--embedder", default=DEFAULT_EMBEDDER, choices=list(EMBEDDER_NAMES))
-    evaluate.add_argument("--detector", default="short", choices=["short", "full"])
-    evaluate.add_argument("--json", required=True)
-    evaluate.add_argument("--models-dir")
-    evaluate.set_defaults(handler=_eval)
+    add_eval_commands(commands)  # eval pairs|door, calibrate: cli_eval.py
     add_rights_commands(commands)  # audit, person, notice: cli_rights.py
     return root
 

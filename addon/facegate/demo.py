@@ -254,7 +254,13 @@ def run_demo(
                 f"  consent: {scene.person_name} agreed to notice {notice.version} (demo)",
                 flush=True,
             )
-            enrol_images(engine.store, engine.analyzer("short"), person.id, scene.enrol_images)
+            enrol_images(
+                engine.store,
+                engine.analyzer("short"),
+                person.id,
+                scene.enrol_images,
+                max_spread=engine.max_spread,
+            )
             print(
                 f"  enrol : {scene.person_name} from {scene.enrol_images[0][0]} "
                 "(image analysed in memory, not stored)",

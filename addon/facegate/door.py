@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 
 from facegate.access.actuator import DoorActuator
 from facegate.access.gallery import Gallery
-from facegate.access.vote import Ballot, Outcome, VoteWindow
+from facegate.access.policy import DecisionPolicy, Verdict
+from facegate.access.vote import Outcome, aggregator
 from facegate.capture import CameraReader, Frame
 from facegate.config import DecisionConfig
 from facegate.events import Reason
 from facegate.vision.analyzer import FaceAnalyzer
+from facegate.vision.types import Vector
 
 _LOGGER = logging.getLogger("facegate.door")
 
@@ -28,8 +30,8 @@ class FrameReport:
     arrived: float
     face: bool
     quality: str | None
-    person_id: str | None
-    score: float | None
+    person_id: str | None  # the person a decision named, on the frame that decided
+    score: float | None  # the deciding score (the track's, or the best agreeing frame's)
     decision: str | None
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -42,23 +44,27 @@ class DoorWorker:
         reader: CameraReader,
         analyzer: FaceAnalyzer,
         gallery: Callable[[], Gallery],
+        policy: DecisionPolicy,
         decision: DecisionConfig,
         on_frame: Callable[[FrameReport], None] | None = None,
     ) -> None:
         self.actuator = actuator
         self.reader = reader
+        self.policy = policy
         self._analyzer = analyzer
         self._gallery = gallery
         self._decision = decision
         self._on_frame = on_frame
-        self._votes = VoteWindow(
+        self._window = aggregator(
+            decision.aggregate,
             required=decision.votes_required,
             window=decision.votes_window,
             window_s=decision.window_s,
+            judge=self._judge,
         )
         # Cooldowns keep one encounter at the door from producing an event per frame.
         self._granted_at: dict[str, float] = {}
-        self._unknown_at = -1e9
+        self._denied_at = -1e9
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.face_enabled = True
@@ -92,6 +98,11 @@ class DoorWorker:
                 # A bad frame must not take the door down; the next frame gets a fresh try.
                 _LOGGER.exception("door %s: frame %d failed", self.door_id, frame.seq)
 
+    def _judge(self, vector: Vector) -> Verdict:
+        # One snapshot for both numbers: a reload between them must not mix two galleries.
+        gallery = self._gallery()
+        return self.policy.judge(gallery.rank(vector), gallery.people)
+
     def process(self, frame: Frame) -> FrameReport:
         analysis = self._analyzer.analyze(frame.image)
         report = FrameReport(
@@ -107,63 +118,51 @@ class DoorWorker:
         )
         if analysis.vector is not None and self.face_enabled:
             started = time.perf_counter()
-            match = self._gallery().best(analysis.vector)
-            threshold = self._decision.threshold
-            named = match is not None and match.score >= threshold
-            report.person_id = match.person_id if named and match else None
-            report.score = match.score if match else None
-            outcome = self._votes.cast(
-                Ballot(
-                    at=frame.arrived,
-                    person_id=report.person_id,
-                    score=match.score if match else -1.0,
-                )
-            )
+            outcome = self._window.add(frame.arrived, analysis.vector)
             report.stage_ms["match"] = (time.perf_counter() - started) * 1000
             if outcome is not None:
+                report.person_id = outcome.verdict.person_id
+                report.score = outcome.verdict.score
                 started = time.perf_counter()
-                report.decision = self._conclude(
-                    outcome,
-                    match.person_name if named and match else None,
-                    match.consent_expires_at if named and match else None,
-                )
+                report.decision = self._conclude(outcome)
                 report.stage_ms["act"] = (time.perf_counter() - started) * 1000
         report.stage_ms["total"] = (time.monotonic() - frame.arrived) * 1000
         if self._on_frame is not None:
             self._on_frame(report)
         return report
 
-    def _conclude(
-        self, outcome: Outcome, name: str | None, consent_expires_at: float | None
-    ) -> str | None:
+    def _conclude(self, outcome: Outcome) -> str | None:
         now = time.monotonic()
         cooldown = self._decision.cooldown_s
-        if outcome.person_id is None:
-            if now - self._unknown_at < cooldown:
+        verdict = outcome.verdict
+        if verdict.person_id is None:
+            if now - self._denied_at < cooldown:
                 return None
-            self._unknown_at = now
+            self._denied_at = now
             # Unknown faces leave no trace beyond this denial: no image, no vector, no score
-            # history (R10).
+            # history (R10). An ambiguous face names neither of the residents it resembles.
             self.actuator.decide(
-                method="face", reason="unknown", score=outcome.score, evidence_at=outcome.last_at
+                method="face",
+                reason=verdict.reason,
+                score=verdict.score,
+                evidence_at=outcome.last_at,
             )
             return "denied"
-        if now - self._granted_at.get(outcome.person_id, -1e9) < cooldown:
+        if now - self._granted_at.get(verdict.person_id, -1e9) < cooldown:
             return None
-        self._granted_at[outcome.person_id] = now
+        self._granted_at[verdict.person_id] = now
         # Consent is checked again at decision time: it may have expired since the gallery
         # was loaded (R6).
+        expires_at = verdict.consent_expires_at
         reason: Reason = (
-            "consent_expired"
-            if consent_expires_at is not None and time.time() >= consent_expires_at
-            else "match"
+            "consent_expired" if expires_at is not None and time.time() >= expires_at else "match"
         )
         event = self.actuator.decide(
             method="face",
             reason=reason,
-            person_id=outcome.person_id,
-            person_name=name,
-            score=outcome.score,
+            person_id=verdict.person_id,
+            person_name=verdict.person_name,
+            score=verdict.score,
             evidence_at=outcome.last_at,
         )
         return str(event["result"])

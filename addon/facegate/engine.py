@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from facegate.access import calibrations
 from facegate.access.actuator import DecisionListener, DoorActuator, DoorLink
 from facegate.access.credential_gate import CredentialGate
-from facegate.access.gallery import Gallery
+from facegate.access.gallery import TEMPLATE_POLICY, Gallery
+from facegate.access.policy import DecisionPolicy
 from facegate.capture import CameraHealth, CameraReader
 from facegate.config import Config
 from facegate.credential_input import CredentialInputs, Subscribable
@@ -26,6 +28,7 @@ from facegate.identity.store import IdentityStore
 from facegate.models import MODELS, verify_all
 from facegate.notice import build_notice, publish_notice
 from facegate.vision.analyzer import FaceAnalyzer
+from facegate.vision.custom import verified_path
 from facegate.vision.detect import FaceDetector
 from facegate.vision.embed import EMBEDDER_MODELS, create_embedder
 from facegate.vision.quality import QualityLimits
@@ -61,6 +64,7 @@ class Engine:
         stop_at_end: bool = False,
         listeners: list[DecisionListener] | None = None,
         on_frame: Callable[[FrameReport], None] | None = None,
+        config_path: str = "FILE",
     ) -> None:
         self.config = config
         self.link = link
@@ -69,6 +73,20 @@ class Engine:
         self._listeners: list[DecisionListener] = [self._audit_decision, *(listeners or [])]
         self._on_frame = on_frame
         verify_all(config.models_dir, required_models(config))
+        if config.custom_model is not None:
+            verified_path(config.custom_model)
+        # An uncalibrated custom model stops here, saying how to calibrate it: its scores mean
+        # nothing to the open-set policy until they have been measured.
+        self.calibration = calibrations.configured(config, config_path)
+        self.policies = {
+            door.id: DecisionPolicy(
+                calibration=self.calibration,
+                strictness=door.strictness,
+                fixed_threshold=config.decision.threshold,
+            )
+            for door in config.doors.values()
+            if "face" in door.methods
+        }
         self.store = IdentityStore(config.data_dir)
         # The password is not part of the repr, so it never reaches the digest or the log.
         self.store.note_configuration(hashlib.sha256(repr(config).encode()).hexdigest()[:16])
@@ -95,8 +113,33 @@ class Engine:
         detector = FaceDetector(
             self.config.models_dir, "full" if detector_range == "full" else "short"
         )
-        embedder = create_embedder(self.config.embedder, self.config.models_dir)
+        embedder = create_embedder(
+            self.config.embedder, self.config.models_dir, self.config.custom_model
+        )
         return FaceAnalyzer(detector, embedder, self.limits)
+
+    @property
+    def max_spread(self) -> float:
+        """How far an enrolment image may lie from the person's others (enrol.spread)."""
+        return self.calibration.max_spread
+
+    def decision_policy(self) -> dict[str, object]:
+        """The open-set policy as it stands, with its inputs and numbers (health, diagnostics)."""
+        people = self._gallery.people
+        decision = self.config.decision
+        return {
+            "embedder": self.config.embedder,
+            "people_enrolled": people,
+            "template_policy": TEMPLATE_POLICY,
+            "aggregate": decision.aggregate,
+            "frames": {
+                "required": decision.votes_required,
+                "window": decision.votes_window,
+                "window_s": decision.window_s,
+            },
+            "doors": {door_id: p.describe(people) for door_id, p in self.policies.items()},
+            "calibration": self.calibration.summary(),
+        }
 
     def gallery(self) -> Gallery:
         return self._gallery
@@ -166,6 +209,7 @@ class Engine:
                 reader=reader,
                 analyzer=self.analyzer(camera.detector),
                 gallery=self.gallery,
+                policy=self.policies[door.id],
                 decision=self.config.decision,
                 on_frame=self._on_frame,
             )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -11,9 +12,19 @@ import numpy as np
 from facegate.errors import ConsentError, EnrolmentError
 from facegate.identity.store import IdentityStore
 from facegate.vision.analyzer import FaceAnalyzer
-from facegate.vision.types import Image
+from facegate.vision.embed import normalise
+from facegate.vision.types import Image, Vector
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_ENROLMENT_IMAGES = 5
+
+
+class SpreadError(EnrolmentError):
+    """The enrolment's images do not look like one person; `index` names the odd one out."""
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 def decode_image(data: bytes, label: str) -> Image:
@@ -33,31 +44,101 @@ def read_image(path: Path) -> Image:
         raise EnrolmentError(f"{path}: cannot read ({error.strerror})") from None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Enrolment:
+    template_ids: list[str]
+    spread: float  # see `spread`; 0 for a person's first and only image
+
+
+def spread(vectors: Sequence[Vector], *, first: int = 0) -> tuple[float, int]:
+    """How far the least typical image from `first` on lies from the others, and its index.
+
+    The spread is 1 minus that image's cosine with the normalised mean of all the others: 0 for
+    identical images, near 1 for an image of somebody else. Images before `first` (templates
+    already stored) are compared with, never blamed.
+    """
+    if len(vectors) < 2 or first >= len(vectors):
+        return 0.0, first
+    total = np.sum(vectors, axis=0)
+    likeness = [float(v @ normalise(total - v)) for v in vectors[first:]]
+    # Two images are equally far from each other: the later one is the one to take again.
+    worst = len(likeness) - 1 if len(vectors) == 2 else int(np.argmin(likeness))
+    return 1.0 - likeness[worst], first + worst
+
+
+def enrol_vectors(
+    store: IdentityStore,
+    person_id: str,
+    vectors: Sequence[Vector],
+    *,
+    embedder: str,
+    max_spread: float,
+    labels: Sequence[str] | None = None,
+) -> Enrolment:
+    """Stores an enrolment's templates, checked together with the person's earlier ones.
+
+    Every image's vector is stored (the gallery's template policy decides how they are matched).
+    Several images make a resident robust to one bad picture, but only if they show the same
+    person: an image whose spread from the others exceeds `max_spread` (a photo of
+    somebody else, or one so poor it matches strangers as well as its owner) refuses the whole
+    enrolment, naming that image.
+    """
+    if not vectors:
+        raise EnrolmentError("no images given")
+    earlier = store.person_vectors(person_id, embedder)
+    together = [*earlier, *vectors]
+    measured, worst = spread(together, first=len(earlier))
+    if measured > max_spread:
+        names = labels or [f"image {i + 1}" for i in range(len(vectors))]
+        raise SpreadError(
+            f"{names[worst - len(earlier)]}: does not look like the person's other enrolment "
+            f"images (spread {measured:.2f}, at most {max_spread:.2f} allowed); use photos of "
+            "this person only, facing the camera",
+            index=worst - len(earlier),
+        )
+    ids = [store.add_template(person_id, vector, embedder=embedder) for vector in vectors]
+    return Enrolment(template_ids=ids, spread=round(measured, 4))
+
+
+def analyse_for_enrolment(analyzer: FaceAnalyzer, label: str, image: Image) -> Vector:
+    """One enrolment image's vector; refuses an image without a face or below the quality gate."""
+    analysis = analyzer.analyze(image)
+    if analysis.face is None:
+        raise EnrolmentError(f"{label}: no face found")
+    if analysis.vector is None:
+        reason = analysis.quality.reason if analysis.quality else "unusable"
+        raise EnrolmentError(f"{label}: face refused by the quality gate ({reason})")
+    return analysis.vector
+
+
 def enrol_images(
     store: IdentityStore,
     analyzer: FaceAnalyzer,
     person_id: str,
     images: Iterable[tuple[str, Image]],
-) -> list[str]:
-    """Adds one template per usable image; refuses everything if the person has no consent.
+    *,
+    max_spread: float,
+) -> Enrolment:
+    """Enrols a person from 1-5 images (photos, or frames of the door camera).
 
-    All images are analysed before anything is stored, so a bad image leaves no partial
-    enrolment behind.
+    Refuses everything if the person has no live consent; all images are analysed before
+    anything is stored, so a bad image leaves no partial enrolment behind.
     """
     if store.live_consent(person_id) is None:
         raise ConsentError(
             f"person {person_id} has no live consent for face processing (R2); "
             "no face is analysed before consent is recorded"
         )
-    vectors = []
-    for label, image in images:
-        analysis = analyzer.analyze(image)
-        if analysis.face is None:
-            raise EnrolmentError(f"{label}: no face found")
-        if analysis.vector is None:
-            reason = analysis.quality.reason if analysis.quality else "unusable"
-            raise EnrolmentError(f"{label}: face refused by the quality gate ({reason})")
-        vectors.append(analysis.vector)
-    if not vectors:
-        raise EnrolmentError("no images given")
-    return [store.add_template(person_id, v, embedder=analyzer.embedder.name) for v in vectors]
+    given = list(images)
+    if len(given) > MAX_ENROLMENT_IMAGES:
+        raise EnrolmentError(f"at most {MAX_ENROLMENT_IMAGES} images at a time")
+    labels = [label for label, _ in given]
+    vectors = [analyse_for_enrolment(analyzer, label, image) for label, image in given]
+    return enrol_vectors(
+        store,
+        person_id,
+        vectors,
+        embedder=analyzer.embedder.name,
+        max_spread=max_spread,
+        labels=labels,
+    )

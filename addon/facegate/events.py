@@ -29,6 +29,7 @@ Reason = Literal[
     "lock_offline",
     "stale",
     "method_disabled",  # a valid credential whose holder has that method turned off
+    "ambiguous",  # a face that two residents explain almost equally well (access/policy.py)
 ]
 
 

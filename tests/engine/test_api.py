@@ -639,9 +639,9 @@ def test_r10_uploaded_photo_is_not_stored(env: Env, obama: Path, faces: Path) ->
     env.consent(person_id)
     jpeg = obama.read_bytes()
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    second = faces / "enroll" / "barack_obama" / "obama1.jpg"
+    second = faces / "enroll" / "barack_obama" / "obama2.jpg"
     png = cv2.imencode(".png", cv2.imread(str(second)))[1].tobytes()
-    body, content_type = _multipart("image", "obama1.png", png, "image/png")
+    body, content_type = _multipart("image", "obama2.png", png, "image/png")
     _Watch.writes = []
     try:
         raw_reply = env.upload(person_id, obama)
@@ -772,13 +772,62 @@ def test_r2_snapshot_enrols_from_the_door_camera_after_consent(
     assert env.api.post(path, {"door": "lobby"}).status == 409  # no camera there
     assert env.api.post(path, {"door": "garage"}).status == 404
     assert env.api.post(path, {}).status == 400
+    assert env.api.post(path, {"door": "front_door", "frames": 6}).status == 400
+    # Three frames of the resident at the door by default, enrolled together.
     reply = env.api.post(path, {"door": "front_door"})
     assert reply.status == 201, reply.data
-    assert reply.data["template_count"] == 1
-    assert len(env.engine.gallery()) == 1
+    assert reply.data["template_count"] == 3
+    assert 0 <= reply.data["spread"] <= reply.data["max_spread"]
+    reply = env.api.post(path, {"door": "front_door", "frames": 1})
+    assert reply.status == 201 and reply.data["template_count"] == 4
+    assert len(env.engine.gallery()) == 4
     health = env.api.get("/api/health").data
     assert health["cameras"]["front_cam"]["online"] is True
-    assert health["cameras_online"] == 1 and health["templates"] == 1
+    assert health["cameras_online"] == 1 and health["templates"] == 4
+    policy = health["decision_policy"]
+    assert policy["people_enrolled"] == 1 and policy["template_policy"] == "mean"
+    door = policy["doors"]["front_door"]
+    assert door["strictness"] == "strict" and door["target_far_per_attempt"] == 0.001
+    assert door["threshold"] > policy["calibration"]["tails"][0]["onset"]
+
+
+def test_several_photos_in_one_upload_are_enrolled_together_or_not_at_all(
+    env: Env, faces: Path
+) -> None:
+    person_id = env.person("Barack Obama")
+    env.consent(person_id, signer="Barack Obama")
+    obama = faces / "enroll" / "barack_obama"
+    path = f"/api/people/{person_id}/faces"
+    photos = [obama / "obama2.jpg", faces / "enroll/joe_biden/biden.jpg"]
+    body, content_type = _multipart_many([p.read_bytes() for p in photos])
+    reply = env.api.post(path, raw=body, content_type=content_type)
+    assert reply.status == 422
+    assert reply.error.startswith("uploaded image 2: does not look like")
+    assert env.engine.store.template_count(person_id) == 0
+    photos = [obama / "obama.jpg", obama / "obama2.jpg", obama / "obama3.jpg"]
+    body, content_type = _multipart_many([p.read_bytes() for p in photos])
+    reply = env.api.post(path, raw=body, content_type=content_type)
+    assert reply.status == 201, reply.data
+    assert reply.data["template_count"] == 3 and reply.data["spread"] > 0
+    body, content_type = _multipart_many([photos[0].read_bytes()] * 6)
+    reply = env.api.post(path, raw=body, content_type=content_type)
+    assert reply.status == 400 and "at most 5" in reply.error
+
+
+def _multipart_many(images: list[bytes]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+            f'filename="{i}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + data
+        + b"\r\n"
+        for i, data in enumerate(images)
+    ]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), (
+        f"multipart/form-data; boundary={boundary}"
+    )
 
 
 # Every bad input gets a 4xx that says what is wrong ---------------------------------------

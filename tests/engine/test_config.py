@@ -1,7 +1,7 @@
 """The configuration schema: errors name the key, and a face-only door is refused (R4)."""
 
 import pytest
-from facegate.config import DEFAULT_EMBEDDER, THRESHOLDS, load, parse
+from facegate.config import DEFAULT_AGGREGATE, DEFAULT_EMBEDDER, load, parse
 from facegate.errors import ConfigError
 
 
@@ -26,8 +26,11 @@ def test_valid_config_gets_defaults(tmp_path):
     config = parse(_raw(), base=tmp_path)
     assert config.data_dir == (tmp_path / "data").resolve()
     assert config.embedder == DEFAULT_EMBEDDER
-    assert config.decision.threshold == THRESHOLDS[DEFAULT_EMBEDDER]
+    # No threshold unless the administrator fixes one: the open-set policy sets it per door.
+    assert config.decision.threshold is None
+    assert config.decision.aggregate == DEFAULT_AGGREGATE
     door = config.doors["front"]
+    assert door.strictness == "strict"
     assert door.name == "Front"
     assert door.methods == {"face", "pin"}
     assert door.lock.payload_unlock == "UNLOCK"
@@ -66,12 +69,15 @@ def test_missing_and_out_of_range_values_name_the_key():
     assert "decision.votes_required" in text
 
 
-def test_threshold_follows_the_embedder_unless_set():
-    raw = _raw()
-    raw["embedder"] = "mobilefacenet"
-    assert parse(raw).decision.threshold == THRESHOLDS["mobilefacenet"]
-    raw["decision"] = {"threshold": 0.7}
-    assert parse(raw).decision.threshold == 0.7
+def test_threshold_and_strictness_can_be_set():
+    raw = _raw(strictness="balanced")
+    raw["decision"] = {"threshold": 0.7, "aggregate": "vote"}
+    config = parse(raw)
+    assert config.decision.threshold == 0.7
+    assert config.decision.aggregate == "vote"
+    assert config.doors["front"].strictness == "balanced"
+    with pytest.raises(ConfigError, match=r"doors\.front\.strictness: must be one of strict"):
+        parse(_raw(strictness="lenient"))
 
 
 def test_votes_required_cannot_exceed_the_window():

@@ -7,24 +7,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_mqtt import Mosquitto, Subscriber
+from conftest_door import ACCESS_TOPIC, LOCK_TOPIC
 from facegate.clip import build_clip
-from facegate.config import Config, parse
-from facegate.engine import Engine
-from facegate.enrol import enrol_images, read_image
 from facegate.errors import ConsentError
 from facegate.events import verify
-from facegate.mqtt import MqttLink
-from facegate.rtsp import RtspServer
 
-pytest_plugins = ["conftest_mqtt"]
-
-LOCK_TOPIC = "test/front_lock/set"
-ACCESS_TOPIC = "facegate/front_door/access"
+pytest_plugins = ["conftest_mqtt", "conftest_door"]
 
 
 @pytest.fixture(scope="module")
@@ -40,89 +31,6 @@ def stranger_clip(tmp_path_factory, faces) -> Path:
     out = tmp_path_factory.mktemp("clips") / "biden.mp4"
     photos = [faces / "enroll/joe_biden/biden.jpg", faces / "enroll/joe_biden/biden2.jpg"]
     return build_clip(photos, out, seconds=3.0, fps=10, blank_seconds=1.0)
-
-
-def _config(tmp_path: Path, models_dir: Path, rtsp_url: str, port: int, **decision) -> Config:
-    return parse(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "models_dir": str(models_dir),
-            "mqtt": {"host": "127.0.0.1", "port": port},
-            "cameras": {"front_cam": {"source": rtsp_url}},
-            "doors": {
-                "front_door": {
-                    "camera": "front_cam",
-                    "methods": ["face", "pin"],
-                    "lock": {"command_topic": LOCK_TOPIC, "payload_unlock": "UNLOCK"},
-                }
-            },
-            "decision": decision,
-        }
-    )
-
-
-class Door:
-    """The engine and its link for one test, with the person's enrolment done the real way."""
-
-    def __init__(self, config: Config, *, stop_at_end: bool) -> None:
-        self.events: list[dict[str, object]] = []
-        self.link = MqttLink(
-            host=config.mqtt.host, port=config.mqtt.port, client_id="facegate-test"
-        )
-        self.engine = Engine(
-            config, self.link, stop_at_end=stop_at_end, listeners=[self.events.append]
-        )
-
-    def enrol(self, name: str, photo: Path, *, consent: bool = True) -> str:
-        store = self.engine.store
-        person = store.add_person(name)
-        if consent:
-            store.give_consent(
-                person.id,
-                notice_version=self.engine.notice.version,
-                method="signed_name",
-                signer=name,
-            )
-        analyzer = self.engine.analyzer("short")
-        enrol_images(store, analyzer, person.id, [(photo.name, read_image(photo))])
-        return person.id
-
-    def start(self) -> None:
-        self.link.start()
-        assert self.link.wait_connected(5)
-        self.engine.start()
-
-    def stop(self) -> None:
-        self.engine.stop()
-        self.link.stop()
-
-
-@pytest.fixture
-def door_factory(tmp_path, models_dir, mosquitto: Mosquitto) -> Iterator:
-    doors: list[Door] = []
-    servers: list[RtspServer] = []
-
-    def make(clip: Path, *, loop: bool = False, **decision) -> tuple[Door, RtspServer]:
-        server = RtspServer(clip, loop=loop).start()
-        servers.append(server)
-        config = _config(tmp_path, models_dir, server.url, mosquitto.port, **decision)
-        door = Door(config, stop_at_end=not loop)
-        doors.append(door)
-        return door, server
-
-    yield make
-    for door in doors:
-        door.stop()
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def lock_and_events(mosquitto: Mosquitto) -> Iterator[Subscriber]:
-    subscriber = Subscriber("127.0.0.1", mosquitto.port, "#")
-    assert subscriber.wait_ready(5)
-    yield subscriber
-    subscriber.close()
 
 
 def test_enrolled_consenting_person_is_granted_with_exactly_one_lock_command(
@@ -143,7 +51,7 @@ def test_enrolled_consenting_person_is_granted_with_exactly_one_lock_command(
     assert event["reason"] == "match"
     assert event["method"] == "face"
     assert event["person"] == {"id": person_id, "name": "Barack Obama"}
-    assert event["score"] >= door.engine.config.decision.threshold
+    assert event["score"] >= door.engine.policies["front_door"].threshold(1)
     assert verify(event, door.engine.event_key)
     assert all(m.retain is False and m.qos == 1 for m in lock_and_events.on(ACCESS_TOPIC))
 
@@ -163,7 +71,7 @@ def test_r10_stranger_is_denied_unknown_and_nothing_about_them_is_kept(
     assert all(e["result"] == "denied" and e["reason"] == "unknown" for e in events)
     assert all(e["person"] is None for e in events)
     # The stranger left no row anywhere: only the enrolled person's data is in the store.
-    db = sqlite3.connect(tmp_path / "data" / "facegate.db")
+    db = sqlite3.connect(door.data_dir / "facegate.db")
     assert db.execute("SELECT count(*) FROM people").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM templates").fetchone()[0] == 1
 
@@ -195,7 +103,7 @@ def test_r8_tampered_template_is_refused_and_opens_nothing(
 ):
     door, _server = door_factory(obama_clip)
     door.enrol("Barack Obama", faces / "enroll/barack_obama/obama.jpg")
-    db = sqlite3.connect(tmp_path / "data" / "facegate.db")
+    db = sqlite3.connect(door.data_dir / "facegate.db")
     (blob,) = db.execute("SELECT sealed FROM templates").fetchone()
     db.execute("UPDATE templates SET sealed = ?", (blob[:-1] + bytes([blob[-1] ^ 1]),))
     db.commit()

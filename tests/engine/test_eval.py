@@ -1,4 +1,4 @@
-"""`facegate eval`: the metrics are right on known scores, and the default embedder keeps its
+"""`facegate eval pairs`: the metrics are right on known scores, and the default embedder keeps its
 measured accuracy on the project's verification set (the README quotes the same run)."""
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from facegate.evaluate import equal_error_rate, read_pairs, tar_at_far
 
 
 def _eval(dataset: Path, pairs: Path, embedder: str, out: Path) -> dict[str, object]:
-    """`facegate eval` as a user runs it; its JSON report."""
+    """`facegate eval pairs` as a user runs it; its JSON report."""
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "facegate.cli",
             "eval",
+            "pairs",
             "--dataset",
             str(dataset),
             "--pairs",

@@ -199,6 +199,7 @@ def test_r10_no_image_data_is_written_by_enrolment_and_streaming(
             engine.analyzer("short"),
             person.id,
             [(enrol_photo.name, read_image(enrol_photo))],
+            max_spread=engine.max_spread,
         )
         link.start()
         assert link.wait_connected(5)

@@ -1,58 +1,119 @@
-"""The k-of-n vote: a door opens only when k of the last n frames within a time window name
-the same person above the threshold. One good frame is not enough, and one bad frame does not
-spoil a clear view."""
+"""From frames to one decision: a door decides once `required` of the last `window` frames,
+within `window_s` seconds, have had their say. One good frame is not enough, and one bad frame
+does not spoil a clear view.
+
+Two ways to combine the frames, measured against each other by `facegate eval door`:
+- ``vote``: every frame is judged on its own, and `required` frames must name the same person
+  (or agree that the face is nobody enrolled, or that it is ambiguous);
+- ``track``: the frames' embeddings are averaged (each is a unit vector; their mean is
+  normalised again) and that one track-level vector is judged once.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
 
+import numpy as np
 
-@dataclass(frozen=True, kw_only=True)
-class Ballot:
-    """One frame's say: the matched person (None for an unknown face) and its score."""
+from facegate.access.policy import Verdict
+from facegate.vision.embed import normalise
+from facegate.vision.types import Vector
 
-    at: float  # monotonic arrival time of the frame
-    person_id: str | None
-    score: float
+Aggregate = Literal["vote", "track"]
+AGGREGATES: tuple[Aggregate, ...] = ("vote", "track")
+Judge = Callable[[Vector], Verdict]
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    person_id: str | None  # None: k frames agreed the face is nobody enrolled
-    score: float  # the best score among the agreeing ballots
+    verdict: Verdict  # for ``vote``: the best-scoring of the agreeing frames
     ballots: int
-    first_at: float
+    first_at: float  # monotonic arrival of the first and last frame that decided
     last_at: float
 
 
-class VoteWindow:
-    def __init__(self, *, required: int, window: int, window_s: float) -> None:
+class Aggregator(Protocol):
+    def add(self, at: float, vector: Vector) -> Outcome | None:
+        """One usable frame's embedding; returns an outcome once enough frames have spoken."""
+        ...
+
+    def clear(self) -> None: ...
+
+
+class _Window:
+    def __init__(self, *, required: int, window: int, window_s: float, judge: Judge) -> None:
         if not 1 <= required <= window:
             raise ValueError("required votes must be between 1 and the window size")
         self._required = required
         self._window_s = window_s
-        self._ballots: deque[Ballot] = deque(maxlen=window)
+        self._judge = judge
+        self._size = window
 
-    def cast(self, ballot: Ballot) -> Outcome | None:
-        """Adds a ballot; returns an outcome as soon as `required` recent ballots agree."""
-        self._ballots.append(ballot)
-        while self._ballots and ballot.at - self._ballots[0].at > self._window_s:
-            self._ballots.popleft()
-        tally = Counter(b.person_id for b in self._ballots)
-        # A named person wins over "unknown" when both reach the count in the same window.
-        for person_id, count in sorted(tally.items(), key=lambda kv: kv[0] is None):
+    def _prune(self, items: deque[tuple[float, _Item]], now: float) -> None:
+        while items and now - items[0][0] > self._window_s:
+            items.popleft()
+
+
+class VoteWindow(_Window):
+    def __init__(self, *, required: int, window: int, window_s: float, judge: Judge) -> None:
+        super().__init__(required=required, window=window, window_s=window_s, judge=judge)
+        self._ballots: deque[tuple[float, Verdict]] = deque(maxlen=window)
+
+    def add(self, at: float, vector: Vector) -> Outcome | None:
+        return self.cast(at, self._judge(vector))
+
+    def cast(self, at: float, verdict: Verdict) -> Outcome | None:
+        self._ballots.append((at, verdict))
+        self._prune(self._ballots, at)
+        tally = Counter((v.reason, v.person_id) for _, v in self._ballots)
+        # A named person wins over "unknown" or "ambiguous" when both reach the count.
+        for key, count in sorted(tally.items(), key=lambda kv: kv[0][1] is None):
             if count >= self._required:
-                agreeing = [b for b in self._ballots if b.person_id == person_id]
+                agreeing = [(t, v) for t, v in self._ballots if (v.reason, v.person_id) == key]
                 self._ballots.clear()
                 return Outcome(
-                    person_id=person_id,
-                    score=max(b.score for b in agreeing),
+                    verdict=max((v for _, v in agreeing), key=lambda v: v.score),
                     ballots=len(agreeing),
-                    first_at=agreeing[0].at,
-                    last_at=agreeing[-1].at,
+                    first_at=agreeing[0][0],
+                    last_at=agreeing[-1][0],
                 )
         return None
 
     def clear(self) -> None:
         self._ballots.clear()
+
+
+class TrackWindow(_Window):
+    def __init__(self, *, required: int, window: int, window_s: float, judge: Judge) -> None:
+        super().__init__(required=required, window=window, window_s=window_s, judge=judge)
+        self._frames: deque[tuple[float, Vector]] = deque(maxlen=window)
+
+    def add(self, at: float, vector: Vector) -> Outcome | None:
+        self._frames.append((at, vector))
+        self._prune(self._frames, at)
+        if len(self._frames) < self._required:
+            return None
+        track = normalise(np.sum([v for _, v in self._frames], axis=0))
+        outcome = Outcome(
+            verdict=self._judge(track),
+            ballots=len(self._frames),
+            first_at=self._frames[0][0],
+            last_at=self._frames[-1][0],
+        )
+        if outcome.verdict.reason == "match":
+            self._frames.clear()
+        return outcome
+
+    def clear(self) -> None:
+        self._frames.clear()
+
+
+def aggregator(
+    kind: Aggregate, *, required: int, window: int, window_s: float, judge: Judge
+) -> Aggregator:
+    window_class = TrackWindow if kind == "track" else VoteWindow
+    return window_class(required=required, window=window, window_s=window_s, judge=judge)

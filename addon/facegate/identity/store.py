@@ -618,15 +618,19 @@ class IdentityStore:
             self._query("SELECT count(*) FROM templates WHERE person_id = ?", (person_id,))[0][0]
         )
 
-    def load_templates(self, embedder: str, now: float | None = None) -> TemplateLoad:
-        """Opens every template under a live consent; tampered ones are refused and reported."""
+    def load_templates(
+        self, embedder: str, now: float | None = None, *, person_id: str | None = None
+    ) -> TemplateLoad:
+        """Opens every template under a live consent (or one person's); tampered ones are
+        refused and reported."""
         moment = time.time() if now is None else now
         rows = self._query(
             "SELECT t.id, t.person_id, t.sealed, p.name, p.disabled_methods, c.expires_at "
             "FROM templates t JOIN people p ON p.id = t.person_id "
             "JOIN consents c ON c.id = t.consent_id WHERE t.embedder = ? "
-            "AND c.withdrawn_at IS NULL AND c.needs_renewal = 0 AND c.expires_at > ?",
-            (embedder, moment),
+            "AND c.withdrawn_at IS NULL AND c.needs_renewal = 0 AND c.expires_at > ? "
+            "AND (? IS NULL OR t.person_id = ?)",
+            (embedder, moment, person_id, person_id),
         )
         templates, refused = [], []
         for row in rows:
@@ -652,6 +656,15 @@ class IdentityStore:
                 )
             )
         return TemplateLoad(templates=templates, refused=refused)
+
+    def person_vectors(self, person_id: str, embedder: str) -> list[Vector]:
+        """One person's templates under a live consent, opened (a new enrolment is checked
+        against them)."""
+        return [
+            t.vector
+            for t in self.load_templates(embedder, person_id=person_id).templates
+            if t.person_id == person_id
+        ]
 
     # Credentials --------------------------------------------------------------------------
 

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from facegate.vision.types import Face, Image, Vector
 
-EmbedderName = Literal["mobilefacenet", "sface", "dlib", "fused"]
-EMBEDDER_NAMES: tuple[EmbedderName, ...] = ("mobilefacenet", "sface", "dlib", "fused")
-# The pinned model files each backend loads (dlib's weights ship inside its PyPI package).
+if TYPE_CHECKING:
+    from facegate.vision.custom import CustomModel
+
+EmbedderName = Literal["mobilefacenet", "sface", "dlib", "fused", "custom"]
+EMBEDDER_NAMES: tuple[EmbedderName, ...] = ("mobilefacenet", "sface", "dlib", "fused", "custom")
+# The pinned model files each backend loads (dlib's weights ship inside its PyPI package; a
+# custom model is the user's own file, pinned in the configuration).
 EMBEDDER_MODELS: dict[EmbedderName, list[str]] = {
     "mobilefacenet": ["MobileFaceNet.tflite"],
     "sface": ["face_recognition_sface_2021dec.onnx"],
     "fused": ["MobileFaceNet.tflite", "face_recognition_sface_2021dec.onnx"],
     "dlib": [],
+    "custom": [],
 }
 
 
@@ -43,7 +48,9 @@ def normalise(vector: npt.ArrayLike) -> Vector:
     return (flat / norm).astype(np.float32)
 
 
-def create_embedder(name: EmbedderName, models_dir: Path) -> Embedder:
+def create_embedder(
+    name: EmbedderName, models_dir: Path, custom: CustomModel | None = None
+) -> Embedder:
     # Imported here so that a backend's library (dlib) is needed only when it is chosen.
     if name == "mobilefacenet":
         from facegate.vision.mobilefacenet import MobileFaceNet
@@ -63,4 +70,10 @@ def create_embedder(name: EmbedderName, models_dir: Path) -> Embedder:
         from facegate.vision.sface import SFace
 
         return FusedEmbedder([MobileFaceNet(models_dir), SFace(models_dir)])
+    if name == "custom":
+        from facegate.vision.custom import CustomEmbedder
+
+        if custom is None:
+            raise ValueError("embedder custom needs the custom_model settings")
+        return CustomEmbedder(custom)
     raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDER_NAMES)}")

@@ -15,39 +15,32 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import partial
 from typing import Any, TypeVar
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 import facegate
 from facegate.access.credential_gate import UnknownDoorError
 from facegate.config import METHODS
 from facegate.engine import Engine
-from facegate.enrol import decode_image, enrol_images
 from facegate.errors import ConsentError, EnrolmentError, FacegateError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError
 from facegate.identity.store import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS, Consent
 from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
-from facegate.vision.analyzer import FaceAnalyzer
-from facegate.vision.types import Image
 from facegate.web import body
 from facegate.web.auth import check_authorization
 from facegate.web.body import BadRequestError, fail
 from facegate.web.events import EventHub, events_handler
+from facegate.web.faces import CameraError, FaceEnrolment
 from facegate.web.openapi import build_spec
 
 _LOGGER = logging.getLogger("facegate.web")
 T = TypeVar("T")
 
-IMAGE_LIMIT = 10 * 2**20  # one enrolment photo
-_MULTIPART_OVERHEAD = 64 * 1024
-IMAGE_TYPES = ("image/jpeg", "image/png")
-SNAPSHOT_TIMEOUT_S = 3.0
 CAMERA_POLL_S = 2.0  # how soon the event stream says that a camera went offline or came back
 PERSON_FIELDS = ("name", "birth_year", "minor", "leaves_on")
 CONSENT_FIELDS = (
@@ -124,6 +117,8 @@ def _guard(token: str) -> Middleware:
             return _error(error.status, _http_message(request, error), _allow(error))
         except ConsentError as error:
             return _error(409, str(error))
+        except CameraError as error:
+            return _error(503, str(error))
         except EnrolmentError as error:
             return _error(422, str(error))
         except TamperError as error:
@@ -167,9 +162,13 @@ class _Api:
         self.installation_id = load_or_create_installation_id(engine.config.data_dir)
         self._camera_poll_s = camera_poll_s
         self._camera_watch: asyncio.Task[None] | None = None
-        # One thread for enrolment, owning its analyzer (created on first use).
-        self._enrol_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-enrol")
-        self._analyzer: FaceAnalyzer | None = None
+        self.faces = FaceEnrolment(
+            engine,
+            reply=_reply,
+            existing_person=self._existing_person,
+            require_consent=self._require_consent,
+            changed=self._changed,
+        )
         self._door_lock = asyncio.Lock()
 
     def routes(self) -> list[tuple[str, str, Handler]]:
@@ -191,8 +190,8 @@ class _Api:
             ("POST", people + "/consent", self.give_consent),
             ("POST", people + "/consent/renew", self.renew_consent),
             ("POST", people + "/consent/withdraw", self.withdraw_consent),
-            ("POST", people + "/faces", self.enrol_upload),
-            ("POST", people + "/faces/snapshot", self.enrol_snapshot),
+            ("POST", people + "/faces", self.faces.upload),
+            ("POST", people + "/faces/snapshot", self.faces.snapshot),
             ("POST", people + "/credentials", self.add_credential),
             ("DELETE", people + "/credentials/{credential_id}", self.remove_credential),
             ("POST", "/api/access/credential", self.access_credential),
@@ -231,7 +230,7 @@ class _Api:
             known = now
 
     async def on_cleanup(self, _app: web.Application) -> None:
-        self._enrol_pool.shutdown(wait=False, cancel_futures=True)
+        self.faces.close()
 
     # Shared pieces ------------------------------------------------------------------------
 
@@ -374,6 +373,7 @@ class _Api:
                 "templates": self.store.template_count(),
                 "templates_in_use": len(self.engine.gallery()),
                 "refused_templates": self.engine.refused_templates,
+                "decision_policy": self.engine.decision_policy(),
                 "mqtt_connected": mqtt,
                 "audit_ok": verdict.ok,
                 "audit_problem": verdict.problem,
@@ -613,73 +613,6 @@ class _Api:
                 "person's consent (POST /api/people/{id}/consent) before enrolling a face",
             )
 
-    def _enrol(self, person_id: str, label: str, image: Image) -> list[str]:
-        """On the enrolment thread: analyse and store; the image is dropped afterwards."""
-        if self._analyzer is None:
-            self._analyzer = self.engine.analyzer("short")
-        return enrol_images(self.store, self._analyzer, person_id, [(label, image)])
-
-    async def _enrol_image(self, person_id: str, label: str, image: Image) -> web.Response:
-        loop = asyncio.get_running_loop()
-        ids = await loop.run_in_executor(
-            self._enrol_pool, partial(self._enrol, person_id, label, image)
-        )
-        del image
-        await self._changed("templates", person_id)
-        count = await _call(self.store.template_count, person_id)
-        return _reply({"templates": ids, "template_count": count}, status=201)
-
-    async def enrol_upload(self, request: web.Request) -> web.Response:
-        person_id = await self._existing_person(request)
-        await self._require_consent(person_id)  # not a byte of the photo is read before (R2)
-        content_type = request.content_type
-        if content_type in IMAGE_TYPES:
-            data = await body.read_limited(request, IMAGE_LIMIT, "the image")
-        elif content_type == "multipart/form-data":
-            data = await _multipart_image(request)
-        else:
-            fail(
-                415,
-                "send the photo as the body with Content-Type image/jpeg or image/png, or as "
-                "the field 'image' of a multipart/form-data body",
-            )
-        if not data:
-            fail(400, "the image is empty")
-        loop = asyncio.get_running_loop()
-        try:
-            # Decoded in memory, never written anywhere (R10).
-            image = await loop.run_in_executor(
-                self._enrol_pool, decode_image, data, "the uploaded image"
-            )
-        except EnrolmentError as error:
-            fail(400, str(error))
-        finally:
-            del data
-        return await self._enrol_image(person_id, "the uploaded image", image)
-
-    async def enrol_snapshot(self, request: web.Request) -> web.Response:
-        person_id = await self._existing_person(request)
-        data = await body.json_object(request)
-        body.only(data, ("door",))
-        door_id = body.required_text(data, "door", max_length=64)
-        if door_id not in self.engine.config.doors:
-            fail(404, f"no door with id {door_id}")
-        worker = self.engine.doors.get(door_id)
-        if worker is None:
-            fail(409, f"door {door_id} has no face camera to take a snapshot from")
-        await self._require_consent(person_id)
-        frame = await _call(worker.reader.snapshot, SNAPSHOT_TIMEOUT_S)
-        if frame is None:
-            health = worker.reader.health()
-            fail(
-                503,
-                f"camera {worker.reader.name} gave no frame within {SNAPSHOT_TIMEOUT_S:.0f} s"
-                + (f" ({health.last_error})" if health.last_error else ""),
-            )
-        image = frame.image
-        del frame
-        return await self._enrol_image(person_id, f"the {door_id} camera's frame", image)
-
     # Credentials --------------------------------------------------------------------------
 
     async def add_credential(self, request: web.Request) -> web.Response:
@@ -773,39 +706,3 @@ def _date(data: dict[str, Any], key: str) -> str | None:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         fail(400, f"field {key!r} must be a date written YYYY-MM-DD")
-
-
-async def _multipart_image(request: web.Request) -> bytes:
-    """The 'image' field of a multipart body, streamed into memory (never spooled to disk,
-    as `request.post()` would do for file fields: R10)."""
-    budget = IMAGE_LIMIT + _MULTIPART_OVERHEAD
-    if request.content_length is not None and request.content_length > budget:
-        fail(413, f"the image is larger than {IMAGE_LIMIT // 2**20} MiB")
-    try:
-        reader = await request.multipart()
-        image: bytes | None = None
-        spent = 0
-        while True:
-            part = await reader.next()
-            if part is None:
-                break
-            if not isinstance(part, BodyPartReader):
-                fail(400, "nested multipart bodies are not accepted")
-            chunks = bytearray()
-            while chunk := await part.read_chunk(64 * 1024):
-                spent += len(chunk)
-                if part.name == "image":
-                    chunks += chunk
-                if len(chunks) > IMAGE_LIMIT:
-                    fail(413, f"the image is larger than {IMAGE_LIMIT // 2**20} MiB")
-                if spent > budget:
-                    fail(413, "the multipart body is too large")
-            if part.name == "image":
-                if image is not None:
-                    fail(400, "send one 'image' field per request")
-                image = bytes(chunks)
-    except (ValueError, AssertionError) as error:  # aiohttp's complaints about a bad body
-        fail(400, f"the multipart body is malformed: {error}")
-    if image is None:
-        fail(400, "the multipart body has no field named 'image'")
-    return image

@@ -279,7 +279,14 @@ def _schemas() -> dict[str, Schema]:
             "properties": {
                 "templates": {"type": "array", "items": {"type": "string"}},
                 "template_count": {"type": "integer"},
+                "spread": {
+                    "type": "number",
+                    "description": "1 minus the cosine of the least typical image with the mean "
+                    "of the person's others (0 for a first single image)",
+                },
+                "max_spread": {"type": "number", "description": "the most the embedder allows"},
             },
+            "required": ["templates", "template_count", "spread", "max_spread"],
         },
     }
 
@@ -291,8 +298,12 @@ def _paths() -> dict[str, Schema]:
     paths["/api/health"] = {
         "get": _op(
             "health",
-            "Engine status: cameras online, template count, audit chain intact",
+            "Engine status: cameras online, template count, audit chain intact, decision policy",
             _ok("status", {"type": "object"}) | _errors(),
+            description="`decision_policy` holds the open-set policy as it stands: the embedder, "
+            "the people enrolled, the template policy and frame aggregation, per door the "
+            "strictness, its target rate of strangers let in per attempt, the threshold, margin "
+            "and predicted rate, and the calibration behind them (its fitted stranger tails).",
         )
     }
     paths["/api/installation"] = {
@@ -514,7 +525,10 @@ def _paths() -> dict[str, Schema]:
             "Enrol a face from an uploaded photo (decoded in memory, never stored: R10)",
             _ok("templates added", _ref("Enrolment"), "201")
             | _errors(400, 404, 409, 413, 415, 422),
-            description="At most 10 MiB. 409 without a live consent (R2).",
+            description="One photo (at most 10 MiB), or up to 5 as multipart fields named "
+            "'image', enrolled together: 422 names a photo that does not look like the others "
+            "or the person's earlier ones (spread), and nothing is stored. 409 without a live "
+            "consent (R2).",
             parameters=[_PERSON],
             request_body={
                 "required": True,
@@ -525,7 +539,12 @@ def _paths() -> dict[str, Schema]:
                         "schema": {
                             "type": "object",
                             "properties": {
-                                "image": {"type": "string", "contentMediaType": "image/*"}
+                                "image": {
+                                    "type": "array",
+                                    "items": {"type": "string", "contentMediaType": "image/*"},
+                                    "minItems": 1,
+                                    "maxItems": 5,
+                                }
                             },
                             "required": ["image"],
                         }
@@ -537,10 +556,20 @@ def _paths() -> dict[str, Schema]:
     paths[person + "/faces/snapshot"] = {
         "post": _op(
             "enrolSnapshot",
-            "Enrol a face from the door camera's current frame (kept in memory only: R10)",
+            "Enrol a face from frames of the door camera (kept in memory only: R10)",
             _ok("templates added", _ref("Enrolment"), "201") | _errors(400, 404, 409, 422, 503),
+            description="Takes `frames` usable frames (default 3) at least 0.3 s apart within "
+            "10 s, each through the quality gate, and enrols them together.",
             parameters=[_PERSON],
-            request_body=_body(_object({"door": {"type": "string"}}, ["door"])),
+            request_body=_body(
+                _object(
+                    {
+                        "door": {"type": "string"},
+                        "frames": {"type": "integer", "minimum": 1, "maximum": 5, "default": 3},
+                    },
+                    ["door"],
+                )
+            ),
         )
     }
     paths[person + "/credentials"] = {
