@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/latency.py [--cycles 12] [--out benchmarks/out]
 
-A 10 fps clip alternates 1.5 s of an empty doorway with 2 s of an enrolled resident, looped by
-the RTSP server. Two figures, as p50/p95:
+A 10 fps clip alternates 1.5 s of an empty doorway with 2 s of an enrolled resident - a real
+video of a live person, so that the liveness check (required, as by default) lets them in -
+looped by the RTSP server. Two figures, as p50/p95:
 - per frame: frame arrival (decoded by the capture thread) to that frame's decision, per stage;
 - per approach: arrival of the first frame that shows the face (told from the empty doorway
   by its pixels, not by the detector, so a missed detection counts against us) to the lock
@@ -28,11 +29,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import paho.mqtt.client as mqtt
 from facegate.capture import CameraReader, Frame
-from facegate.clip import build_clip
+from facegate.clip import video_frames, write_clip
 from facegate.config import parse
 from facegate.door import FrameReport
 from facegate.engine import Engine
@@ -47,9 +49,15 @@ from conftest_mqtt import Mosquitto, Subscriber  # noqa: E402  (reused, not rewr
 
 FACES = ROOT.parent / "shared" / "data" / "faces"
 LOCK_TOPIC = "bench/front_lock/set"
+# The resident: a live performer facing the camera from 2.8 s on, enrolled from another photo.
+RESIDENT_VIDEO = "video/face_recognition/short_hamilton_clip.mp4"
+RESIDENT_FROM_S = 2.8
+RESIDENT_PHOTO = "enroll/lin_manuel_miranda/lin-manuel-miranda.png"
 FPS = 10
 BLANK_S, FACE_S = 1.5, 2.0
 TARGET_FRAME_P95_MS, TARGET_LOCK_P95_MS = 50.0, 400.0
+TARGET_LIVENESS_P95_MS = 10.0  # what the liveness stage may add to a frame
+STAGES = ["detect", "quality", "liveness", "embed", "match", "act"]
 KEYPAD_TOPIC, CARD_TOPIC, TAG_TOPIC = "bench/front_keypad", "bench/front_reader", "bench/front_nfc"
 BENCH_PIN, BENCH_CARD, BENCH_TAG = "582014", "04:A2:B3:C4:D5:E6:80", "TAG-7F3A-0001"
 CREDENTIAL_GAP_S = 0.15  # between presentations: a person at a keypad, not a flood
@@ -230,12 +238,10 @@ def main() -> None:
     probe = ArrivalProbe()
     with tempfile.TemporaryDirectory(prefix="facegate-bench-") as tmp:
         work = Path(tmp)
-        clip = build_clip(
-            [FACES / "enroll/barack_obama/obama2.jpg"],
-            work / "door.mp4",
-            seconds=FACE_S,
-            fps=FPS,
-            blank_seconds=BLANK_S,
+        blank = np.full((480, 640, 3), 128, dtype=np.uint8)
+        live = video_frames(FACES / RESIDENT_VIDEO, start_s=RESIDENT_FROM_S, seconds=FACE_S)
+        clip = write_clip(
+            [blank] * round(BLANK_S * FPS) + live, work / "door.mp4", fps=FPS, size=(640, 480)
         )
         broker = Mosquitto(work)
         broker.start()
@@ -270,7 +276,7 @@ def main() -> None:
         engine.store.give_consent(
             person.id, notice_version=engine.notice.version, method="signed_name", signer="Resident"
         )
-        photo = FACES / "enroll/barack_obama/obama.jpg"
+        photo = FACES / RESIDENT_PHOTO
         enrol_images(
             engine.store,
             engine.analyzer("short"),
@@ -293,6 +299,22 @@ def main() -> None:
         lock.close()
         broker.stop()
 
+    result, lock_ms = summarise(reports, probe, face_end, lock_times)
+    result.update(
+        credential_summary(credential_ms, lock_ms, args.presentations), credential_gate=gate_stats
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
+    stages = {n: [r.stage_ms[n] for r in reports if n in r.stage_ms] for n in STAGES}
+    frame_totals = [r.stage_ms["total"] for r in reports]
+    plot(args.out / "latency.png", frame_totals, stages, lock_ms, credential_ms)
+    print(json.dumps(result, indent=2))
+
+
+def summarise(
+    reports: list[FrameReport], probe: ArrivalProbe, face_end: float, lock_times: list[float]
+) -> tuple[dict[str, Any], list[float]]:
+    """The per-frame and per-approach figures, and each approach's first face -> lock time."""
     # The first approach may have started before the engine was listening: skip it.
     approaches = [start for start in probe.approaches()[1:] if start < face_end]
     lock_ms = []
@@ -301,7 +323,7 @@ def main() -> None:
         if after and after[0] - start < (BLANK_S + FACE_S):
             lock_ms.append((after[0] - start) * 1000)
     frame_totals = [r.stage_ms["total"] for r in reports]
-    stage_names = ["detect", "quality", "embed", "match", "act"]
+    stage_names = STAGES
     stages = {n: [r.stage_ms[n] for r in reports if n in r.stage_ms] for n in stage_names}
     stages = {n: v for n, v in stages.items() if v}
     result = {
@@ -315,21 +337,21 @@ def main() -> None:
         ),
         "stages_ms": {n: percentiles(v) for n, v in stages.items()},
         "first_face_to_lock_ms": percentiles(lock_ms),
-        "targets": {"frame_p95_ms": TARGET_FRAME_P95_MS, "lock_p95_ms": TARGET_LOCK_P95_MS},
+        "targets": {
+            "frame_p95_ms": TARGET_FRAME_P95_MS,
+            "lock_p95_ms": TARGET_LOCK_P95_MS,
+            "liveness_p95_ms": TARGET_LIVENESS_P95_MS,
+        },
     }
+    liveness = result["stages_ms"].get("liveness", {"p95": 0.0})
     result["meets_targets"] = bool(
         lock_ms
         and result["frame_to_decision_ms"]["p95"] <= TARGET_FRAME_P95_MS
         and result["first_face_to_lock_ms"]["p95"] <= TARGET_LOCK_P95_MS
+        and liveness["p95"] <= TARGET_LIVENESS_P95_MS
         and len(lock_ms) == len(approaches)
     )
-    result.update(
-        credential_summary(credential_ms, lock_ms, args.presentations), credential_gate=gate_stats
-    )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(args.out / "latency.png", frame_totals, stages, lock_ms, credential_ms)
-    print(json.dumps(result, indent=2))
+    return result, lock_ms
 
 
 if __name__ == "__main__":

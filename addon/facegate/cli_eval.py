@@ -118,6 +118,50 @@ def _door(args: argparse.Namespace) -> int:
     return 0
 
 
+def _liveness(args: argparse.Namespace) -> int:
+    from facegate.doorsim.liveness import evaluate, read_items
+    from facegate.doorsim.liveness_plot import write_plot
+    from facegate.vision.analyzer import FaceAnalyzer
+    from facegate.vision.detect import FaceDetector
+    from facegate.vision.embed import create_embedder
+    from facegate.vision.liveness import MiniFASNet
+    from facegate.vision.quality import QualityLimits
+
+    models_dir = _models_dir(args, None)
+    embedder = create_embedder("mobilefacenet", models_dir)  # never run: no vector is needed
+    liveness = MiniFASNet(models_dir)
+
+    def analyzer(detector_range: str) -> FaceAnalyzer:
+        detector = FaceDetector(models_dir, "full" if detector_range == "full" else "short")
+        limits = QualityLimits(**vars(QualityConfig()))
+        return FaceAnalyzer(detector, embedder, limits, liveness=liveness)
+
+    # Photos are close-ups (the short-range detector, as for enrolment); clips are door
+    # cameras (the full-range one, a camera's default), unless --detector says otherwise.
+    analyzers = {
+        "still": analyzer(args.detector or "short"),
+        "clip": analyzer(args.detector or "full"),
+    }
+    report = evaluate(read_items(Path(args.labels)), Path(args.root), analyzers, DecisionConfig())
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_plot(report, out.with_suffix(".png"), Path(args.labels).stem)
+    bpcer = report["bpcer"]
+    if bpcer["items"]:
+        print(
+            f"live refused (BPCER): {bpcer['refused']} of {bpcer['items']} "
+            f"(at most {bpcer['upper_95']:.1%} at 95 % confidence)"
+        )
+    for label, rates in {**report["apcer"], **report["apcer_by_kind"]}.items():
+        print(
+            f"{label:>10} passed as live (APCER): {rates['passed_as_live']} of {rates['items']} "
+            f"(at most {rates['upper_95']:.1%} at 95 % confidence)"
+        )
+    print(f"report: {out}  plot: {out.with_suffix('.png')}")
+    return 0
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from facegate.access.calibrations import save
     from facegate.doorsim.calibrate import fit
@@ -165,6 +209,18 @@ def add_commands(commands: Any) -> None:
     door.add_argument("--attempts-per-person", type=int, default=10)
     door.add_argument("--json", required=True, help="the report; the plot goes beside it (.png)")
     door.set_defaults(handler=_door)
+
+    liveness = kinds.add_parser(
+        "liveness", help="presentation attacks against the door's liveness decision"
+    )
+    liveness.add_argument("--labels", required=True, help="CSV: file,label[,kind,group]")
+    liveness.add_argument("--root", required=True, help="the folder the CSV's files are in")
+    liveness.add_argument(
+        "--detector", choices=["short", "full"], help="default: short for photos, full for clips"
+    )
+    liveness.add_argument("--json", required=True, help="the report; the plot goes beside it")
+    liveness.add_argument("--models-dir")
+    liveness.set_defaults(handler=_liveness)
 
     calibrate = commands.add_parser(
         "calibrate", help="fit an embedder's open-set policy on labelled photos"

@@ -1,4 +1,5 @@
-"""Build short H.264 door-camera clips from still photos, for the demo, tests and benchmarks.
+"""Build short H.264 door-camera clips from still photos or real videos, for the demo, tests and
+benchmarks.
 
 Frames are rendered in memory and piped to ffmpeg's stdin as raw BGR, so no image files are
 ever written: the photos are real faces and must not be scattered over the disk.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -17,7 +19,7 @@ import numpy.typing as npt
 
 from facegate.errors import FacegateError
 
-__all__ = ["ClipError", "build_clip"]
+__all__ = ["ClipError", "build_clip", "video_frames", "write_clip"]
 
 GREY = 128
 # Share of the frame height the photo fills at the start and end of its segment: a slow
@@ -65,21 +67,83 @@ def build_clip(
     """Write an H.264 mp4 at `out`: optional grey lead-in, then each image in turn, zooming.
 
     `seconds` is shared evenly between the images; `blank_seconds` of plain grey come first
-    (a door with nobody in front of it). One key frame per second, no B-frames, like an IP
-    camera's main stream. Returns `out`.
+    (a door with nobody in front of it). Returns `out`.
     """
     if not images:
         raise ClipError("build_clip needs at least one image")
     width, height = size
-    if width % 2 or height % 2:
-        raise ClipError(f"clip size must be even for yuv420p, got {width}x{height}")
     if fps <= 0 or seconds <= 0 or blank_seconds < 0:
         raise ClipError("fps and seconds must be positive, blank_seconds non-negative")
+    photos = [_load(path) for path in images]
+
+    def frames() -> Iterator[npt.NDArray[np.uint8]]:
+        blank = np.full((height, width, 3), GREY, dtype=np.uint8)
+        for _ in range(round(blank_seconds * fps)):
+            yield blank
+        per_image = max(1, round(seconds * fps / len(photos)))
+        for photo in photos:
+            for i in range(per_image):
+                t = i / max(1, per_image - 1)
+                yield _render(photo, size, _ZOOM_START + (_ZOOM_END - _ZOOM_START) * t)
+
+    return write_clip(frames(), out, fps=fps, size=size)
+
+
+def video_frames(
+    source: Path,
+    *,
+    start_s: float,
+    seconds: float,
+    fps: int = 10,
+    size: tuple[int, int] = (640, 480),
+) -> list[npt.NDArray[np.uint8]]:
+    """A stretch of a real video at `fps`, cropped (not padded) to fill `size`: a live person,
+    as a door camera would stream them."""
+    capture = cv2.VideoCapture(str(source))
+    if not capture.isOpened():
+        raise ClipError(f"cannot open video {source}")
+    rate = capture.get(cv2.CAP_PROP_FPS) or fps
+    frames: list[npt.NDArray[np.uint8]] = []
+    index, next_at = 0, start_s
+    try:
+        while len(frames) < round(seconds * fps):
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index / rate + 1e-6 >= next_at:
+                frames.append(_fill(np.asarray(frame, dtype=np.uint8), size))
+                next_at += 1.0 / fps
+            index += 1
+    finally:
+        capture.release()
+    if not frames:
+        raise ClipError(f"{source} has no frames from {start_s} s on")
+    return frames
+
+
+def _fill(frame: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    width, height = size
+    fh, fw = frame.shape[:2]
+    if fw * height > fh * width:  # wider than the target: cut the sides
+        cut = round(fh * width / height)
+        frame = frame[:, (fw - cut) // 2 : (fw - cut) // 2 + cut]
+    else:
+        cut = round(fw * height / width)
+        frame = frame[(fh - cut) // 2 : (fh - cut) // 2 + cut]
+    return np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def write_clip(
+    frames: Iterable[npt.NDArray[np.uint8]], out: Path, *, fps: int, size: tuple[int, int]
+) -> Path:
+    """Pipe BGR frames of `size` to ffmpeg as an H.264 mp4 at `out`: one key frame per second,
+    no B-frames, like an IP camera's main stream. Returns `out`."""
+    width, height = size
+    if width % 2 or height % 2:
+        raise ClipError(f"clip size must be even for yuv420p, got {width}x{height}")
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise ClipError("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
-    photos = [_load(path) for path in images]
-
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         ffmpeg, "-y", "-loglevel", "error",
@@ -95,15 +159,9 @@ def build_clip(
     assert proc.stdin is not None
     assert proc.stderr is not None
     try:
-        blank = np.full((height, width, 3), GREY, dtype=np.uint8).tobytes()
-        for _ in range(round(blank_seconds * fps)):
-            proc.stdin.write(blank)
-        per_image = max(1, round(seconds * fps / len(photos)))
-        for photo in photos:
-            for i in range(per_image):
-                t = i / max(1, per_image - 1)
-                fill = _ZOOM_START + (_ZOOM_END - _ZOOM_START) * t
-                proc.stdin.write(_render(photo, size, fill).tobytes())
+        for frame in frames:
+            fitted = frame if frame.shape[:2] == (height, width) else cv2.resize(frame, size)
+            proc.stdin.write(np.ascontiguousarray(fitted, dtype=np.uint8).tobytes())
     except BrokenPipeError:
         pass  # ffmpeg died early; its stderr below says why
     finally:

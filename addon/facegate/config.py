@@ -14,6 +14,7 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
+from facegate.access.liveness import DEFAULT_LIVENESS, LivenessMode
 from facegate.access.policy import DEFAULT_STRICTNESS, Strictness
 from facegate.access.vote import Aggregate
 from facegate.errors import ConfigError
@@ -102,6 +103,13 @@ class DoorConfig:
     lock: LockConfig
     credential_inputs: tuple[CredentialInputConfig, ...] = ()
     strictness: Strictness = DEFAULT_STRICTNESS
+    # A face decision needs the window's frames to be judged alive (R12); "off" accepts a
+    # photo held up to the camera, and the engine says so at every start.
+    liveness: LivenessMode = DEFAULT_LIVENESS
+
+    @property
+    def checks_liveness(self) -> bool:
+        return "face" in self.methods and self.liveness == "required"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,6 +225,7 @@ def parse(raw: Any, *, base: Path | None = None) -> Config:
             lock=LockConfig(**door["lock"]),
             credential_inputs=tuple(CredentialInputConfig(**i) for i in door["credential_inputs"]),
             strictness=door["strictness"],
+            liveness=door["liveness"],
         )
     _check_credential_inputs(doors)
     decision = DecisionConfig(**data["decision"])

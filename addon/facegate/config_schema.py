@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import voluptuous as vol
 
+from facegate.access.liveness import DEFAULT_LIVENESS, LIVENESS_MODES
 from facegate.access.policy import DEFAULT_STRICTNESS, STRICTNESS
 from facegate.access.vote import AGGREGATES
 from facegate.config import (
@@ -84,6 +85,9 @@ _DOOR = vol.Schema(
         vol.Optional("credential_inputs", default=[]): [_CREDENTIAL_INPUT],
         vol.Optional("strictness", default=DEFAULT_STRICTNESS): vol.In(
             STRICTNESS, msg=f"must be one of {', '.join(STRICTNESS)}"
+        ),
+        vol.Optional("liveness", default=DEFAULT_LIVENESS): vol.In(
+            LIVENESS_MODES, msg=f"must be one of {', '.join(LIVENESS_MODES)}"
         ),
     }
 )

@@ -2,9 +2,11 @@
 
 A clip is served over a real local RTSP server, an embedded MQTT broker stands in for the
 building's one, the data directory is temporary, and the person in the clip is enrolled from a
-different image under a recorded demo consent. With the project's test data beside the
-repository the real Hamilton clip is used; otherwise a clip is built from scikit-image's
-public-domain `astronaut` photograph.
+different image under a recorded demo consent, and given a PIN. With the project's test data
+beside the repository the real Hamilton clip is used: a live person, whom the face lets in.
+Otherwise the clip is built from scikit-image's public-domain `astronaut` photograph: a still
+photo held up to the camera, which liveness denies as a spoof (R12), so the resident then types
+their PIN, which opens the same door through the same decision (R4, R5).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ LOCK_TOPIC = "demo/front_door_lock/set"
 HAMILTON = Path("data/faces/video/face_recognition/short_hamilton_clip.mp4")
 HAMILTON_ENROL = Path("data/faces/enroll/lin_manuel_miranda/lin-manuel-miranda.png")
 DEMO_FPS = 10
+DEMO_PIN = "582014"  # the demo resident's own PIN, typed when the face does not open the door
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,13 +194,45 @@ class LockWatcher:
 
 def _print_decision(event: Mapping[str, object]) -> None:
     person = event.get("person")
-    who = person.get("name") if isinstance(person, dict) else "unknown face"
+    if isinstance(person, dict):
+        who = person.get("name")
+    else:
+        who = "a face that is not alive" if event["reason"] == "spoof" else "nobody enrolled"
+    liveness = event.get("liveness")
+    alive = f", liveness={liveness['score']}" if isinstance(liveness, dict) else ""
     print(
         f"  decide -> {event['door']}: {str(event['result']).upper()} {who} "
-        f"(method={event['method']}, reason={event['reason']}, score={event['score']}, "
+        f"(method={event['method']}, reason={event['reason']}, score={event['score']}{alive}, "
         f"latency={event['latency_ms']} ms)",
         flush=True,
     )
+
+
+def _enrol_resident(engine: Engine, scene: Scene) -> None:
+    """The resident of the scene: their consent, their face, and a PIN of their own."""
+    notice = engine.notice
+    person = engine.store.add_person(scene.person_name)
+    engine.store.give_consent(
+        person.id,
+        notice_version=notice.version,
+        method="checkbox",
+        signer=f"{scene.person_name} (demo)",
+    )
+    print(f"  consent: {scene.person_name} agreed to notice {notice.version} (demo)", flush=True)
+    enrol_images(
+        engine.store,
+        engine.analyzer("short"),
+        person.id,
+        scene.enrol_images,
+        max_spread=engine.max_spread,
+    )
+    print(
+        f"  enrol : {scene.person_name} from {scene.enrol_images[0][0]} "
+        "(image analysed in memory, not stored)",
+        flush=True,
+    )
+    engine.store.add_credential(person.id, "pin", DEMO_PIN, "keypad")
+    print(f"  pin   : {scene.person_name} also has a PIN (never stored in clear)", flush=True)
 
 
 def run_demo(
@@ -242,35 +277,16 @@ def run_demo(
             )
             if not link.wait_connected(10):
                 raise FacegateError(f"cannot reach the MQTT broker at {mqtt_host}:{mqtt_port}")
-            notice = engine.notice
-            person = engine.store.add_person(scene.person_name)
-            engine.store.give_consent(
-                person.id,
-                notice_version=notice.version,
-                method="checkbox",
-                signer=f"{scene.person_name} (demo)",
-            )
-            print(
-                f"  consent: {scene.person_name} agreed to notice {notice.version} (demo)",
-                flush=True,
-            )
-            enrol_images(
-                engine.store,
-                engine.analyzer("short"),
-                person.id,
-                scene.enrol_images,
-                max_spread=engine.max_spread,
-            )
-            print(
-                f"  enrol : {scene.person_name} from {scene.enrol_images[0][0]} "
-                "(image analysed in memory, not stored)",
-                flush=True,
-            )
+            _enrol_resident(engine, scene)
             engine.start()
             if once:
                 engine.wait_for_end(timeout=120)
             else:
                 engine.wait_for_end(timeout=seconds)
+            if not any(d["result"] == "granted" for d in decisions):
+                # The face did not open the door: the resident types their PIN, as at a keypad.
+                print(f"  keypad: {scene.person_name} types their PIN", flush=True)
+                engine.present_credential("front_door", "pin", DEMO_PIN)
             time.sleep(0.5)  # lets the last lock command reach the watcher
         finally:
             if engine is not None:

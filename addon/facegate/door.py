@@ -118,7 +118,7 @@ class DoorWorker:
         )
         if analysis.vector is not None and self.face_enabled:
             started = time.perf_counter()
-            outcome = self._window.add(frame.arrived, analysis.vector)
+            outcome = self._window.add(frame.arrived, analysis.vector, analysis.liveness)
             report.stage_ms["match"] = (time.perf_counter() - started) * 1000
             if outcome is not None:
                 report.person_id = outcome.verdict.person_id
@@ -135,16 +135,20 @@ class DoorWorker:
         now = time.monotonic()
         cooldown = self._decision.cooldown_s
         verdict = outcome.verdict
-        if verdict.person_id is None:
+        liveness = outcome.liveness.to_json() if outcome.liveness is not None else None
+        spoof = outcome.liveness is not None and not outcome.liveness.live
+        if verdict.person_id is None or spoof:
             if now - self._denied_at < cooldown:
                 return None
             self._denied_at = now
-            # Unknown faces leave no trace beyond this denial: no image, no vector, no score
-            # history (R10). An ambiguous face names neither of the residents it resembles.
+            # A face that is not alive is denied before anything is said about whom it shows
+            # (R12); unknown faces leave no trace beyond this denial: no image, no vector, no
+            # score history (R10). An ambiguous face names neither resident it resembles.
             self.actuator.decide(
                 method="face",
-                reason=verdict.reason,
-                score=verdict.score,
+                reason="spoof" if spoof else verdict.reason,
+                score=None if spoof else verdict.score,
+                liveness=liveness,
                 evidence_at=outcome.last_at,
             )
             return "denied"
@@ -163,6 +167,7 @@ class DoorWorker:
             person_id=verdict.person_id,
             person_name=verdict.person_name,
             score=verdict.score,
+            liveness=liveness,
             evidence_at=outcome.last_at,
         )
         return str(event["result"])

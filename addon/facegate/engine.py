@@ -31,6 +31,7 @@ from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.custom import verified_path
 from facegate.vision.detect import FaceDetector
 from facegate.vision.embed import EMBEDDER_MODELS, create_embedder
+from facegate.vision.liveness import MINIFASNET, MiniFASNet
 from facegate.vision.quality import QualityLimits
 
 _LOGGER = logging.getLogger("facegate.engine")
@@ -52,6 +53,8 @@ def required_models(config: Config) -> list[str]:
         _DETECTOR_MODELS[c.detector] for c in config.cameras.values()
     }
     names.update(EMBEDDER_MODELS[config.embedder])
+    if any(door.checks_liveness for door in config.doors.values()):
+        names.update(file for file, _scale in MINIFASNET)
     return sorted(n for n in names if n in MODELS)
 
 
@@ -108,15 +111,22 @@ class Engine:
         self._last_purge = float("-inf")
         self._refresher: threading.Thread | None = None
 
-    def analyzer(self, detector_range: str = "short") -> FaceAnalyzer:
-        """A fresh detector + embedder: LiteRT interpreters are not shared between threads."""
-        detector = FaceDetector(
-            self.config.models_dir, "full" if detector_range == "full" else "short"
-        )
-        embedder = create_embedder(
-            self.config.embedder, self.config.models_dir, self.config.custom_model
-        )
-        return FaceAnalyzer(detector, embedder, self.limits)
+    def analyzer(
+        self, detector_range: str = "short", *, liveness: bool | None = None
+    ) -> FaceAnalyzer:
+        """A fresh detector + embedder (+ liveness): LiteRT interpreters and OpenCV networks are
+        not shared between threads. Liveness is checked, by default, when any door needs it:
+        an enrolment from a photo of a photo must not pass where the door would not (R12)."""
+        models_dir = self.config.models_dir
+        detector = FaceDetector(models_dir, "full" if detector_range == "full" else "short")
+        embedder = create_embedder(self.config.embedder, models_dir, self.config.custom_model)
+        checks = self.checks_liveness if liveness is None else liveness
+        model = MiniFASNet(models_dir) if checks else None
+        return FaceAnalyzer(detector, embedder, self.limits, liveness=model)
+
+    @property
+    def checks_liveness(self) -> bool:
+        return any(door.checks_liveness for door in self.config.doors.values())
 
     @property
     def max_spread(self) -> float:
@@ -129,6 +139,7 @@ class Engine:
         decision = self.config.decision
         return {
             "embedder": self.config.embedder,
+            "liveness": {door_id: self.config.doors[door_id].liveness for door_id in self.policies},
             "people_enrolled": people,
             "template_policy": TEMPLATE_POLICY,
             "aggregate": decision.aggregate,
@@ -207,12 +218,20 @@ class Engine:
             self.doors[door.id] = DoorWorker(
                 actuator=self.actuators[door.id],
                 reader=reader,
-                analyzer=self.analyzer(camera.detector),
+                analyzer=self.analyzer(camera.detector, liveness=door.checks_liveness),
                 gallery=self.gallery,
                 policy=self.policies[door.id],
                 decision=self.config.decision,
                 on_frame=self._on_frame,
             )
+        for door in self.config.doors.values():
+            if "face" in door.methods and not door.checks_liveness:
+                _LOGGER.warning(
+                    "door %s: liveness is off: a printed photo or a phone showing a resident's "
+                    "face can open this door (R12); set doors.%s.liveness: required",
+                    door.id,
+                    door.id,
+                )
         # An administrator's earlier switch of a door's face unlock outlives restarts.
         overrides = self.store.door_method_overrides()
         for door_id, worker in self.doors.items():

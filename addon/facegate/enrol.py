@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facegate.access.liveness import judge_window
 from facegate.errors import ConsentError, EnrolmentError
 from facegate.identity.store import IdentityStore
 from facegate.vision.analyzer import FaceAnalyzer
@@ -101,10 +102,22 @@ def enrol_vectors(
 
 
 def analyse_for_enrolment(analyzer: FaceAnalyzer, label: str, image: Image) -> Vector:
-    """One enrolment image's vector; refuses an image without a face or below the quality gate."""
+    """One enrolment image's vector; refuses an image without a face, below the quality gate,
+    or (where the doors check liveness) not of a live person: an enrolment from a photo of a
+    photo, or of a screen, must not pass where the door would not (R12)."""
     analysis = analyzer.analyze(image)
     if analysis.face is None:
         raise EnrolmentError(f"{label}: no face found")
+    if analysis.no_liveness_evidence:
+        raise EnrolmentError(
+            f"{label}: the face is too small to check that it is a live person; come closer "
+            "to the camera, or use a closer photo"
+        )
+    if analysis.liveness is not None and not judge_window([analysis.liveness]).live:
+        raise EnrolmentError(
+            f"{label}: this looks like a photo of a photo or of a screen, not of the person "
+            "(liveness, R12); take a new photo of the person themselves"
+        )
     if analysis.vector is None:
         reason = analysis.quality.reason if analysis.quality else "unusable"
         raise EnrolmentError(f"{label}: face refused by the quality gate ({reason})")

@@ -42,7 +42,7 @@ class AccessEvent:
     person_id: str | None
     person_name: str | None
     score: float | None
-    liveness: float | None
+    liveness: Mapping[str, object] | None  # {"score", "verdict"} for a face; None otherwise
     latency_ms: float
     id: str = ""
     ts: float = 0.0
@@ -59,7 +59,7 @@ class AccessEvent:
             if self.person_id is None
             else {"id": self.person_id, "name": self.person_name},
             "score": None if self.score is None else round(self.score, 4),
-            "liveness": None if self.liveness is None else round(self.liveness, 4),
+            "liveness": None if self.liveness is None else dict(self.liveness),
             "latency_ms": round(self.latency_ms, 1),
         }
 

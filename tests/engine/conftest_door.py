@@ -25,7 +25,9 @@ LOCK_TOPIC = "test/front_lock/set"
 ACCESS_TOPIC = "facegate/front_door/access"
 
 
-def _config(tmp_path: Path, models_dir: Path, rtsp_url: str, port: int, **decision: Any) -> Config:
+def _config(
+    tmp_path: Path, models_dir: Path, rtsp_url: str, port: int, liveness: str, **decision: Any
+) -> Config:
     return parse(
         {
             "data_dir": str(tmp_path / "data"),
@@ -37,6 +39,7 @@ def _config(tmp_path: Path, models_dir: Path, rtsp_url: str, port: int, **decisi
                     "camera": "front_cam",
                     "methods": ["face", "pin"],
                     "lock": {"command_topic": LOCK_TOPIC, "payload_unlock": "UNLOCK"},
+                    "liveness": liveness,
                 }
             },
             "decision": decision,
@@ -113,11 +116,21 @@ def door_factory(tmp_path, models_dir, mosquitto: Mosquitto) -> Iterator:
     doors: list[Door] = []
     servers: list[RtspServer] = []
 
-    def make(clip: Path, *, loop: bool = False, **decision: Any) -> tuple[Door, RtspServer]:
+    def make(
+        clip: Path, *, loop: bool = False, liveness: str = "off", **decision: Any
+    ) -> tuple[Door, RtspServer]:
+        """A door for `clip`. Liveness is off unless asked for: most clips here are photos that
+        stand in for a resident, to test what happens after liveness (test_liveness.py tests
+        liveness itself, with live video and attacks)."""
         server = RtspServer(clip, loop=loop).start()
         servers.append(server)
         config = _config(
-            tmp_path / f"door{len(doors)}", models_dir, server.url, mosquitto.port, **decision
+            tmp_path / f"door{len(doors)}",
+            models_dir,
+            server.url,
+            mosquitto.port,
+            liveness,
+            **decision,
         )
         door = Door(config, stop_at_end=not loop)
         doors.append(door)

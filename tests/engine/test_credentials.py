@@ -183,7 +183,7 @@ def _face_event_keys() -> set[str]:
         person_id="p",
         person_name="n",
         score=0.9,
-        liveness=0.9,
+        liveness={"score": 0.9, "verdict": "live"},
         latency_ms=1.0,
     )
     return set(sign(face.payload(), b"k"))

@@ -177,6 +177,8 @@ def test_r10_no_image_data_is_written_by_enrolment_and_streaming(
                     "camera": "front_cam",
                     "methods": ["face", "pin"],
                     "lock": {"command_topic": LOCK_TOPIC, "payload_unlock": "UNLOCK"},
+                    # The clip is a photo standing in for a resident, so that a grant happens.
+                    "liveness": "off",
                 }
             },
             # A short cooldown, so the stranger right after the resident gets a decision too.

@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 from facegate.demo import demo_config
 from facegate.engine import required_models
+from facegate.models import BUNDLED_DIR
 
 GUARD = Path(__file__).with_name("r9_net_guard.py")
 LOG_ENV = "FACEGATE_NET_GUARD_LOG"
@@ -260,7 +261,8 @@ def test_r9_demo_pipeline_makes_no_outbound_connection(
     assert any("facegate.cli demo" in c for c in commands), commands
     assert any("rtsp_server.py" in c for c in commands), commands
 
-    # Models came from the local models directory only, and nothing was fetched into HOME
+    # Models came from the local models directory (the liveness pair from the package itself)
+    # only, and nothing was fetched into HOME
     # (the RTSP camera's GStreamer leaves its plugin registry cache there, nothing else).
     if run.trace is not None:
         opened = {path.name for path in run.trace.model_files}
@@ -269,7 +271,8 @@ def test_r9_demo_pipeline_makes_no_outbound_connection(
             mqtt_host="127.0.0.1", mqtt_port=1883,
         )  # fmt: skip
         assert set(required_models(config)) <= opened
-        assert all(p.parent.resolve() == models_dir.resolve() for p in run.trace.model_files), (
+        local = {models_dir.resolve(), BUNDLED_DIR.resolve()}
+        assert all(p.parent.resolve() in local for p in run.trace.model_files), (
             run.trace.model_files
         )
     left = sorted(str(p.relative_to(run.home)) for p in run.home.rglob("*") if p.is_file())

@@ -47,7 +47,7 @@ class DoorActuator:
         person_id: str | None = None,
         person_name: str | None = None,
         score: float | None = None,
-        liveness: float | None = None,
+        liveness: Mapping[str, object] | None = None,
         evidence_at: float,
     ) -> Mapping[str, object]:
         """Acts on one decision; `evidence_at` is the monotonic time the deciding input arrived.

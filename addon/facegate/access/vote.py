@@ -18,8 +18,10 @@ from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 
+from facegate.access.liveness import LivenessVerdict, judge_window
 from facegate.access.policy import Verdict
 from facegate.vision.embed import normalise
+from facegate.vision.liveness import LivenessEvidence
 from facegate.vision.types import Vector
 
 Aggregate = Literal["vote", "track"]
@@ -34,11 +36,37 @@ class Outcome:
     ballots: int
     first_at: float  # monotonic arrival of the first and last frame that decided
     last_at: float
+    liveness: LivenessVerdict | None = None  # over the deciding frames; None: liveness is off
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Frame:
+    at: float
+    vector: Vector
+    evidence: LivenessEvidence | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Ballot:
+    verdict: Verdict
+    evidence: LivenessEvidence | None
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return self.verdict.reason, self.verdict.person_id
+
+
+def _liveness(frames: list[_Frame]) -> LivenessVerdict | None:
+    evidence = [f.evidence for f in frames if f.evidence is not None]
+    return judge_window(evidence) if evidence else None
 
 
 class Aggregator(Protocol):
-    def add(self, at: float, vector: Vector) -> Outcome | None:
-        """One usable frame's embedding; returns an outcome once enough frames have spoken."""
+    def add(
+        self, at: float, vector: Vector, evidence: LivenessEvidence | None = None
+    ) -> Outcome | None:
+        """One usable frame's embedding (and its liveness evidence, where liveness is on);
+        returns an outcome once enough frames have spoken."""
         ...
 
     def clear(self) -> None: ...
@@ -61,25 +89,31 @@ class _Window:
 class VoteWindow(_Window):
     def __init__(self, *, required: int, window: int, window_s: float, judge: Judge) -> None:
         super().__init__(required=required, window=window, window_s=window_s, judge=judge)
-        self._ballots: deque[tuple[float, Verdict]] = deque(maxlen=window)
+        self._ballots: deque[tuple[float, _Ballot]] = deque(maxlen=window)
 
-    def add(self, at: float, vector: Vector) -> Outcome | None:
-        return self.cast(at, self._judge(vector))
+    def add(
+        self, at: float, vector: Vector, evidence: LivenessEvidence | None = None
+    ) -> Outcome | None:
+        return self.cast(at, self._judge(vector), evidence)
 
-    def cast(self, at: float, verdict: Verdict) -> Outcome | None:
-        self._ballots.append((at, verdict))
+    def cast(
+        self, at: float, verdict: Verdict, evidence: LivenessEvidence | None = None
+    ) -> Outcome | None:
+        self._ballots.append((at, _Ballot(verdict=verdict, evidence=evidence)))
         self._prune(self._ballots, at)
-        tally = Counter((v.reason, v.person_id) for _, v in self._ballots)
+        tally = Counter(b.key for _, b in self._ballots)
         # A named person wins over "unknown" or "ambiguous" when both reach the count.
         for key, count in sorted(tally.items(), key=lambda kv: kv[0][1] is None):
             if count >= self._required:
-                agreeing = [(t, v) for t, v in self._ballots if (v.reason, v.person_id) == key]
+                agreeing = [(t, b) for t, b in self._ballots if b.key == key]
                 self._ballots.clear()
+                evidence_of = [b.evidence for _, b in agreeing if b.evidence is not None]
                 return Outcome(
-                    verdict=max((v for _, v in agreeing), key=lambda v: v.score),
+                    verdict=max((b.verdict for _, b in agreeing), key=lambda v: v.score),
                     ballots=len(agreeing),
                     first_at=agreeing[0][0],
                     last_at=agreeing[-1][0],
+                    liveness=judge_window(evidence_of) if evidence_of else None,
                 )
         return None
 
@@ -90,19 +124,23 @@ class VoteWindow(_Window):
 class TrackWindow(_Window):
     def __init__(self, *, required: int, window: int, window_s: float, judge: Judge) -> None:
         super().__init__(required=required, window=window, window_s=window_s, judge=judge)
-        self._frames: deque[tuple[float, Vector]] = deque(maxlen=window)
+        self._frames: deque[tuple[float, _Frame]] = deque(maxlen=window)
 
-    def add(self, at: float, vector: Vector) -> Outcome | None:
-        self._frames.append((at, vector))
+    def add(
+        self, at: float, vector: Vector, evidence: LivenessEvidence | None = None
+    ) -> Outcome | None:
+        self._frames.append((at, _Frame(at=at, vector=vector, evidence=evidence)))
         self._prune(self._frames, at)
         if len(self._frames) < self._required:
             return None
-        track = normalise(np.sum([v for _, v in self._frames], axis=0))
+        frames = [f for _, f in self._frames]
+        track = normalise(np.sum([f.vector for f in frames], axis=0))
         outcome = Outcome(
             verdict=self._judge(track),
-            ballots=len(self._frames),
-            first_at=self._frames[0][0],
-            last_at=self._frames[-1][0],
+            ballots=len(frames),
+            first_at=frames[0].at,
+            last_at=frames[-1].at,
+            liveness=_liveness(frames),
         )
         if outcome.verdict.reason == "match":
             self._frames.clear()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from facegate.vision.align import align
 from facegate.vision.detect import FaceDetector
 from facegate.vision.embed import Embedder
+from facegate.vision.liveness import LivenessEvidence, LivenessModel
 from facegate.vision.quality import QualityLimits, QualityVerdict, judge
 from facegate.vision.types import Face, Image, Vector
 
@@ -17,6 +18,10 @@ from facegate.vision.types import Face, Image, Vector
 class Analysis:
     face: Face | None = None
     quality: QualityVerdict | None = None
+    liveness: LivenessEvidence | None = None
+    # With a liveness model: the face was too small to give liveness evidence, so it does not
+    # count (no evidence is never "live").
+    no_liveness_evidence: bool = False
     vector: Vector | None = None
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -27,16 +32,30 @@ def nearest_face(faces: list[Face]) -> Face | None:
 
 
 class FaceAnalyzer:
-    def __init__(self, detector: FaceDetector, embedder: Embedder, limits: QualityLimits) -> None:
+    """Detect, quality, liveness (when a model is given), embed: a frame's way to a vector."""
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        embedder: Embedder,
+        limits: QualityLimits,
+        liveness: LivenessModel | None = None,
+    ) -> None:
         self.detector = detector
         self.embedder = embedder
         self.limits = limits
+        self.liveness = liveness
 
     def analyze(
-        self, image: Image, choose: Callable[[list[Face]], Face | None] = nearest_face
+        self,
+        image: Image,
+        choose: Callable[[list[Face]], Face | None] = nearest_face,
+        *,
+        embed: bool = True,
     ) -> Analysis:
         """`choose` picks the face to judge: the nearest at a door; a labelled data set's
-        photos pass the face their label is about."""
+        photos pass the face their label is about. Without `embed` the frame stops after
+        liveness (the liveness benchmark needs no vector)."""
         result = Analysis()
         started = time.perf_counter()
         result.face = choose(self.detector.detect(image))
@@ -48,6 +67,16 @@ class FaceAnalyzer:
         embedded = time.perf_counter()
         result.stage_ms["quality"] = (embedded - checked) * 1000
         if not result.quality.ok:
+            return result
+        if self.liveness is not None:
+            result.liveness = self.liveness.assess(image, result.face)
+            assessed = time.perf_counter()
+            result.stage_ms["liveness"] = (assessed - embedded) * 1000
+            embedded = assessed
+            if result.liveness is None:
+                result.no_liveness_evidence = True
+                return result
+        if not embed:
             return result
         result.vector = self.embedder.embed(image, result.face)
         result.stage_ms["embed"] = (time.perf_counter() - embedded) * 1000

@@ -30,11 +30,13 @@ MIN_FACE_WIDTH_PX = 60.0
 
 @dataclass(frozen=True, kw_only=True)
 class LivenessEvidence:
-    """One frame's say on liveness: the pair's averaged class probabilities."""
+    """One frame's say on liveness: the pair's averaged class probabilities, and the name of a
+    deny-only cue if one fired (the frame of a screen or a sheet around the face)."""
 
     live: float
     print: float
     replay: float
+    cue: str | None = None
 
 
 class LivenessModel(Protocol):

@@ -213,7 +213,15 @@ def _schemas() -> dict[str, Schema]:
                     "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
                 },
                 "score": {"type": ["number", "null"]},
-                "liveness": {"type": ["number", "null"]},
+                "liveness": {
+                    "type": ["object", "null"],
+                    "description": "for a face: the decision window's mean live score and the "
+                    "verdict (a spoof is denied with reason `spoof`); null for a credential",
+                    "properties": {
+                        "score": {"type": "number"},
+                        "verdict": {"type": "string", "enum": ["live", "spoof"]},
+                    },
+                },
                 "latency_ms": {"type": "number"},
                 "sig": {"type": "string"},
             },
