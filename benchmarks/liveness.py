@@ -74,8 +74,14 @@ def real_set(out: Path) -> Path:
     with (FACES / "pad_real_dev" / "labels.csv").open(newline="") as handle:
         for row in csv.DictReader(handle):
             name = Path(row["file"]).stem
-            recording = "_".join(name.split("_")[:2]).removeprefix("crop_")
-            kind = f"{row['label']}_{'clip' if row['file'].endswith('.mp4') else 'still'}"
+            parts = name.split("_")
+            recording = (
+                f"{parts[1]}_{parts[2]}_crops" if parts[0] == "crop" else "_".join(parts[:2])
+            )
+            shape = "clip" if row["file"].endswith(".mp4") else "still"
+            # The source repositories' own tight face crops: no door camera frames a face so,
+            # and MiniFASNet needs the face's surroundings; reported as their own kind.
+            kind = f"{row['label']}_{'crop' if name.startswith('crop_') else shape}"
             rows.append((f"pad_real_dev/{row['file']}", row["label"], kind, recording))
     return _write(out / "real.csv", rows)
 

@@ -24,6 +24,7 @@ from facegate.errors import EnrolmentError
 from facegate.vision.analyzer import nearest_face
 from facegate.vision.detect import FaceDetector
 from facegate.vision.liveness import LivenessEvidence
+from facegate.vision.liveness_cues import frame_around
 
 pytest_plugins = ["conftest_mqtt", "conftest_door"]
 
@@ -189,3 +190,22 @@ def test_eval_liveness_reports_attacks_per_type_with_bounds(tmp_path: Path, face
     assert report["by_group"]["lestari_fake"]["passed_as_live"] == 0
     assert out.with_suffix(".png").stat().st_size > 20_000
     assert "passed as live (APCER)" in result.stdout
+
+
+def test_the_border_of_a_held_up_print_is_seen_and_a_live_doorway_has_none(
+    clips: dict[str, Path], models_dir: Path
+) -> None:
+    detector = FaceDetector(models_dir, "full")
+
+    def borders(clip: Path) -> list[bool]:
+        seen = []
+        for frame in video_frames(clip, start_s=0.0, seconds=3.0, size=SIZE):
+            face = nearest_face(detector.detect(frame))
+            if face is not None:
+                seen.append(frame_around(frame, face))
+        return seen
+
+    printed, live = borders(clips["print"]), borders(clips["live"])
+    assert printed and live
+    assert sum(printed) >= len(printed) // 2  # the sheet's four edges, in most frames
+    assert not any(live)

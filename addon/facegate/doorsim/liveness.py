@@ -174,14 +174,24 @@ def summarise(results: list[ItemResult]) -> dict[str, Any]:
         if (group := [r for r in results if r.label == label])
     }
     kinds: dict[str, list[ItemResult]] = defaultdict(list)
+    live_kinds: dict[str, list[ItemResult]] = defaultdict(list)
     groups: dict[str, list[ItemResult]] = defaultdict(list)
     for result in results:
-        if result.label != "live":
-            kinds[result.kind].append(result)
+        (live_kinds if result.label == "live" else kinds)[result.kind].append(result)
         if result.group:
             groups[result.group].append(result)
     return {
         "bpcer": _rate(refused, len(live), "refused"),
+        "bpcer_by_kind": {
+            kind: _rate(sum(not r.passed_as_live for r in group), len(group), "refused")
+            for kind, group in sorted(live_kinds.items())
+        },
+        # Items the door could not judge at all (no face big and frontal enough in any frame):
+        # counted above as refused (live) or kept out (attacks), and named here.
+        "not_judged": {
+            label: sum(1 for r in results if r.label == label and r.frames_with_evidence == 0)
+            for label in LABELS
+        },
         "apcer": apcer,
         "apcer_by_kind": {
             kind: _rate(sum(r.passed_as_live for r in group), len(group))

@@ -5,7 +5,8 @@ times: a phone's bezel, a sheet's edge, moiré and the flat light of a screen sh
 crop is resized to 80x80 and fed as upstream feeds it (BGR, 0-255, no normalisation, NCHW);
 each network gives three classes (print, live, replay), and the two softmaxes are averaged.
 
-A face too small to show that evidence gives none: it is "no evidence", never "live".
+A face too small to show that evidence gives none: it is "no evidence", never "live". Cheap
+cues that can only deny ride along (liveness_cues.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.models import model_path
+from facegate.vision.liveness_cues import FRAME_EDGES, frame_around
 from facegate.vision.types import Face, Image
 
 # (model file, how many times the face box its crop spans)
@@ -100,4 +102,5 @@ class MiniFASNet:
             print=float(probabilities[0]),
             live=float(probabilities[1]),
             replay=float(probabilities[2]),
+            cue=FRAME_EDGES if frame_around(image, face) else None,
         )

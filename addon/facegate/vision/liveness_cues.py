@@ -1,0 +1,61 @@
+"""Cheap cues that can only deny: what a live face never has around it.
+
+`frame_around` looks for the straight edges of a phone, tablet, monitor or sheet of paper on all
+four sides of the face, close to it: a screen or a print held up shows its border within about
+three face widths, while a doorway or a wall behind a person lies further out or does not
+enclose the face on every side. Measured on the synthetic attacks and live clips of
+benchmarks/liveness.py, with four sides required it fired on no live clip; three sides
+already fired on 15 % of them (columns and flags behind a speaker), so it is not enough.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facegate.vision.types import Face, Image
+
+FRAME_EDGES = "frame_edges"
+# How far from the face's centre a border may lie, in face widths (sideways) or heights.
+_REACH = 1.4
+_MIN_LINE = 1.0  # a border line is at least one face width long
+_ANGLE_SLACK = 25.0  # degrees a held-up medium may be turned
+
+
+_FACE_PX = 60  # the region is looked at with the face this wide: the cue costs the same always
+
+
+def frame_around(image: Image, face: Face) -> bool:
+    """True when straight edges enclose the face on all four sides, close to it."""
+    x, y, w, h = face.box
+    cx, cy = x + w / 2, y + h / 2
+    height, width = image.shape[:2]
+    left, top = max(0, int(cx - 2 * _REACH * w)), max(0, int(cy - 2 * _REACH * h))
+    right, bottom = min(width, int(cx + 2 * _REACH * w)), min(height, int(cy + 2 * _REACH * h))
+    region = cv2.cvtColor(image[top:bottom, left:right], cv2.COLOR_BGR2GRAY)
+    scale = min(1.0, _FACE_PX / w)
+    if scale < 1.0:
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cx, cy, w, h = (cx - left) * scale + left, (cy - top) * scale + top, w * scale, h * scale
+    edges = cv2.Canny(cv2.GaussianBlur(region, (5, 5), 0), 40, 120)
+    lines = cv2.HoughLinesP(
+        edges,
+        1,
+        np.pi / 180,
+        threshold=max(10, int(0.6 * w)),
+        minLineLength=int(_MIN_LINE * w),
+        maxLineGap=max(1, int(0.08 * w)),
+    )
+    if lines is None:
+        return False
+    fx, fy = cx - left, cy - top
+    sides: set[str] = set()
+    for x1, y1, x2, y2 in lines.reshape(-1, 4):
+        angle = abs(float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))) % 180
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        if angle < _ANGLE_SLACK or angle > 180 - _ANGLE_SLACK:
+            if abs(my - fy) < 2 * _REACH * h and abs(my - fy) > 0.6 * h:
+                sides.add("top" if my < fy else "bottom")
+        elif abs(angle - 90) < _ANGLE_SLACK and 0.6 * w < abs(mx - fx) < 1.6 * _REACH * w:
+            sides.add("left" if mx < fx else "right")
+    return len(sides) == 4
