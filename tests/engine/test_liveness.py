@@ -24,7 +24,7 @@ from facegate.errors import EnrolmentError
 from facegate.vision.analyzer import nearest_face
 from facegate.vision.detect import FaceDetector
 from facegate.vision.liveness import LivenessEvidence
-from facegate.vision.liveness_cues import frame_around
+from facegate.vision.liveness_cues import MOIRE_LIMIT, frame_around, moire
 
 pytest_plugins = ["conftest_mqtt", "conftest_door"]
 
@@ -209,3 +209,26 @@ def test_the_border_of_a_held_up_print_is_seen_and_a_live_doorway_has_none(
     assert printed and live
     assert sum(printed) >= len(printed) // 2  # the sheet's four edges, in most frames
     assert not any(live)
+
+
+def test_screen_moire_is_seen_in_a_monitor_and_not_in_live_skin(
+    clips: dict[str, Path], faces: Path, models_dir: Path
+) -> None:
+    detector = FaceDetector(models_dir, "full")
+    live = []
+    for frame in video_frames(clips["live"], start_s=0.0, seconds=3.0, size=SIZE):
+        face = nearest_face(detector.detect(frame))
+        if face is not None:
+            live.append(moire(frame, face))
+    assert live and max(live) < MOIRE_LIMIT
+    photo = read_image(faces / LIN)
+    box = nearest_face(FaceDetector(models_dir, "short").detect(photo))
+    assert box is not None
+    shown = []
+    for seed in range(4):
+        rng = random.Random(f"monitor-{seed}")
+        frame = next(render_attack("monitor", [portrait(photo, box.box, rng)], rng, frames=1))
+        face = nearest_face(detector.detect(frame))
+        if face is not None:
+            shown.append(moire(frame, face))
+    assert max(shown) >= MOIRE_LIMIT

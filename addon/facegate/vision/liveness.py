@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.models import model_path
-from facegate.vision.liveness_cues import FRAME_EDGES, frame_around
+from facegate.vision.liveness_cues import FRAME_EDGES, MOIRE, MOIRE_LIMIT, frame_around, moire
 from facegate.vision.types import Face, Image
 
 # (model file, how many times the face box its crop spans)
@@ -77,6 +77,12 @@ def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     return result
 
 
+def _cue(image: Image, face: Face) -> str | None:
+    if moire(image, face) >= MOIRE_LIMIT:
+        return MOIRE
+    return FRAME_EDGES if frame_around(image, face) else None
+
+
 class MiniFASNet:
     name = "minifasnet"
 
@@ -102,5 +108,5 @@ class MiniFASNet:
             print=float(probabilities[0]),
             live=float(probabilities[1]),
             replay=float(probabilities[2]),
-            cue=FRAME_EDGES if frame_around(image, face) else None,
+            cue=_cue(image, face),
         )
