@@ -56,8 +56,10 @@ RESIDENT_PHOTO = "enroll/lin_manuel_miranda/lin-manuel-miranda.png"
 FPS = 10
 BLANK_S, FACE_S = 1.5, 2.0
 TARGET_FRAME_P95_MS, TARGET_LOCK_P95_MS = 50.0, 400.0
-TARGET_LIVENESS_P95_MS = 10.0  # what the liveness stage may add to a frame
-STAGES = ["detect", "quality", "liveness", "embed", "match", "act"]
+# What liveness may add to a frame: its stage (models and cues) plus, on the frames where the
+# door decides, the window's judgement with its motion check (`liveness_window`, inside `act`).
+TARGET_LIVENESS_P95_MS = 10.0
+STAGES = ["detect", "quality", "liveness", "embed", "match", "liveness_window", "act"]
 KEYPAD_TOPIC, CARD_TOPIC, TAG_TOPIC = "bench/front_keypad", "bench/front_reader", "bench/front_nfc"
 BENCH_PIN, BENCH_CARD, BENCH_TAG = "582014", "04:A2:B3:C4:D5:E6:80", "TAG-7F3A-0001"
 CREDENTIAL_GAP_S = 0.15  # between presentations: a person at a keypad, not a flood
@@ -306,6 +308,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
     stages = {n: [r.stage_ms[n] for r in reports if n in r.stage_ms] for n in STAGES}
+    stages = {n: v for n, v in stages.items() if v}
     frame_totals = [r.stage_ms["total"] for r in reports]
     plot(args.out / "latency.png", frame_totals, stages, lock_ms, credential_ms)
     print(json.dumps(result, indent=2))
@@ -336,6 +339,13 @@ def summarise(
             [r.stage_ms["total"] for r in reports if "embed" in r.stage_ms]
         ),
         "stages_ms": {n: percentiles(v) for n, v in stages.items()},
+        "liveness_with_motion_ms": percentiles(
+            [
+                r.stage_ms["liveness"] + r.stage_ms.get("liveness_window", 0.0)
+                for r in reports
+                if "liveness" in r.stage_ms
+            ]
+        ),
         "first_face_to_lock_ms": percentiles(lock_ms),
         "targets": {
             "frame_p95_ms": TARGET_FRAME_P95_MS,
@@ -343,12 +353,12 @@ def summarise(
             "liveness_p95_ms": TARGET_LIVENESS_P95_MS,
         },
     }
-    liveness = result["stages_ms"].get("liveness", {"p95": 0.0})
+    liveness = result["liveness_with_motion_ms"]
     result["meets_targets"] = bool(
         lock_ms
         and result["frame_to_decision_ms"]["p95"] <= TARGET_FRAME_P95_MS
         and result["first_face_to_lock_ms"]["p95"] <= TARGET_LOCK_P95_MS
-        and liveness["p95"] <= TARGET_LIVENESS_P95_MS
+        and liveness.get("p95", 0.0) <= TARGET_LIVENESS_P95_MS
         and len(lock_ms) == len(approaches)
     )
     return result, lock_ms

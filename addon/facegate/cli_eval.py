@@ -153,6 +153,11 @@ def _liveness(args: argparse.Namespace) -> int:
             f"live refused (BPCER): {bpcer['refused']} of {bpcer['items']} "
             f"(at most {bpcer['upper_95']:.1%} at 95 % confidence)"
         )
+        judged = report["bpcer_judged"]
+        print(
+            f"  of those the door could judge: {judged['refused']} of {judged['items']} "
+            f"({report['not_judged']['live']} live items without a face it could use)"
+        )
     for label, rates in {**report["apcer"], **report["apcer_by_kind"]}.items():
         print(
             f"{label:>10} passed as live (APCER): {rates['passed_as_live']} of {rates['items']} "

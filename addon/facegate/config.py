@@ -233,6 +233,12 @@ def parse(raw: Any, *, base: Path | None = None) -> Config:
         raise ConfigError(
             "invalid configuration:\n  decision.votes_required: cannot exceed decision.votes_window"
         )
+    if decision.votes_required < 2 and any(d.checks_liveness for d in doors.values()):
+        # One frame cannot show whether the face moves like a living face or like a picture.
+        raise ConfigError(
+            "invalid configuration:\n  decision.votes_required: liveness needs at least 2 frames "
+            "per decision (a face is told from a photo by how it moves between them)"
+        )
     data_dir = (root / data["data_dir"]).resolve()
     custom_model, calibration_file = _custom_model(data, root, data_dir)
     mqtt = data["mqtt"]

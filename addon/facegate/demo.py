@@ -199,7 +199,10 @@ def _print_decision(event: Mapping[str, object]) -> None:
     else:
         who = "a face that is not alive" if event["reason"] == "spoof" else "nobody enrolled"
     liveness = event.get("liveness")
-    alive = f", liveness={liveness['score']}" if isinstance(liveness, dict) else ""
+    alive = ""
+    if isinstance(liveness, dict):
+        why = f" {liveness['reason']}" if "reason" in liveness else ""
+        alive = f", liveness={liveness['score']}{why}"
     print(
         f"  decide -> {event['door']}: {str(event['result']).upper()} {who} "
         f"(method={event['method']}, reason={event['reason']}, score={event['score']}{alive}, "

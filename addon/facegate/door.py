@@ -124,19 +124,31 @@ class DoorWorker:
                 report.person_id = outcome.verdict.person_id
                 report.score = outcome.verdict.score
                 started = time.perf_counter()
-                report.decision = self._conclude(outcome)
+                report.decision = self._conclude(outcome, report.stage_ms)
+                # Includes the window's liveness judgement, also timed on its own.
                 report.stage_ms["act"] = (time.perf_counter() - started) * 1000
         report.stage_ms["total"] = (time.monotonic() - frame.arrived) * 1000
         if self._on_frame is not None:
             self._on_frame(report)
         return report
 
-    def _conclude(self, outcome: Outcome) -> str | None:
+    def _conclude(self, outcome: Outcome, stage_ms: dict[str, float]) -> str | None:
         now = time.monotonic()
         cooldown = self._decision.cooldown_s
         verdict = outcome.verdict
-        liveness = outcome.liveness.to_json() if outcome.liveness is not None else None
-        spoof = outcome.liveness is not None and not outcome.liveness.live
+        # Nothing would be said whatever liveness says, so its judgement (a few milliseconds) is
+        # spared: a stranger while denials are cooling down, or a resident let in moments ago
+        # (the door is open; a picture of them now is refused again once the cooldown ends).
+        if verdict.person_id is None:
+            if now - self._denied_at < cooldown:
+                return None
+        elif now - self._granted_at.get(verdict.person_id, -1e9) < cooldown:
+            return None
+        started = time.perf_counter()
+        judged = outcome.liveness
+        stage_ms["liveness_window"] = (time.perf_counter() - started) * 1000
+        liveness = judged.to_json() if judged is not None else None
+        spoof = judged is not None and not judged.live
         if verdict.person_id is None or spoof:
             if now - self._denied_at < cooldown:
                 return None

@@ -87,6 +87,17 @@ def test_votes_required_cannot_exceed_the_window():
         parse(raw)
 
 
+def test_r12_liveness_needs_two_frames_per_decision():
+    """One frame cannot show whether a face moves like a face or like a photo."""
+    raw = _raw()
+    raw["decision"] = {"votes_required": 1, "votes_window": 5}
+    with pytest.raises(ConfigError, match=r"liveness needs at least 2 frames"):
+        parse(raw)
+    off = _raw(liveness="off")
+    off["decision"] = {"votes_required": 1, "votes_window": 5}
+    assert parse(off).decision.votes_required == 1
+
+
 def test_load_reports_bad_yaml_and_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load(tmp_path / "nope.yaml")

@@ -10,11 +10,22 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import cv2
+import numpy as np
 import pytest
 from conftest_door import ACCESS_TOPIC, LOCK_TOPIC, NoLink
-from facegate.access.liveness import CONFIDENT_ATTACK, LIVE_THRESHOLD, judge_window
+from facegate.access.liveness import (
+    CONFIDENT_ATTACK,
+    LIVE_THRESHOLD,
+    SPOOF_REASONS,
+    VetoHold,
+    judge_held,
+    judge_window,
+)
 from facegate.attacks import AttackKind, portrait, render_attack
 from facegate.clip import video_frames, write_clip
 from facegate.config import parse
@@ -25,8 +36,12 @@ from facegate.vision.analyzer import nearest_face
 from facegate.vision.detect import FaceDetector
 from facegate.vision.liveness import LivenessEvidence
 from facegate.vision.liveness_cues import MOIRE_LIMIT, frame_around, moire
+from facegate.vision.liveness_motion import NON_RIGID_MIN_PX, PATCH, face_motion, face_patch
+from facegate.vision.types import Face, Image
 
 pytest_plugins = ["conftest_mqtt", "conftest_door"]
+
+T = TypeVar("T")
 
 TEST_LIMIT_S = 300
 HAMILTON = Path("video/face_recognition/short_hamilton_clip.mp4")
@@ -36,15 +51,61 @@ SIZE = (640, 480)
 LIVE_FROM_S, LIVE_S = 2.8, 3.0
 
 
+def _texture(seed: int) -> np.ndarray:
+    """A face-sized grey patch with corners to track (smoothed noise)."""
+    noise = np.random.default_rng(seed).uniform(0, 255, (PATCH // 4, PATCH // 4))
+    big = cv2.resize(noise.astype(np.float32), (PATCH, PATCH), interpolation=cv2.INTER_CUBIC)
+    return np.clip(big, 0, 255).astype(np.uint8)
+
+
+def _moved(patch: np.ndarray, *, flat: bool) -> np.ndarray:
+    """The patch a moment later: tilted as a held-up picture is (one homography), or bent
+    the way a talking, turning face bends (a different shift in different places)."""
+    if flat:
+        corners = np.float32([[0, 0], [PATCH, 0], [PATCH, PATCH], [0, PATCH]])
+        tilted = corners + np.float32([[3, 1], [-2, 2], [-4, -1], [2, -3]])
+        homography = cv2.getPerspectiveTransform(corners, tilted)
+        return cv2.warpPerspective(patch, homography, (PATCH, PATCH), borderMode=cv2.BORDER_REFLECT)
+    ys, xs = np.mgrid[0:PATCH, 0:PATCH].astype(np.float32)
+    bend_x = xs + 2.5 * np.sin(ys / 9.0)
+    bend_y = ys + 2.0 * np.cos(xs / 11.0)
+    return cv2.remap(patch, bend_x, bend_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 def _evidence(live: float, print_: float = 0.0, cue: str | None = None) -> LivenessEvidence:
     return LivenessEvidence(live=live, print=print_, replay=1.0 - live - print_, cue=cue)
 
 
+def _window(*scores: float, flat: bool = False, print_: float = 0.0) -> list[LivenessEvidence]:
+    """Frames of one window whose face moved from the first to the last like a face (or like
+    a picture, with `flat`)."""
+    first = _texture(len(scores))
+    patches = [first] * (len(scores) - 1) + [_moved(first, flat=flat)]
+    return [
+        LivenessEvidence(live=s, print=print_, replay=1.0 - s - print_, patch=p)
+        for s, p in zip(scores, patches, strict=True)
+    ]
+
+
+def test_face_motion_tells_a_picture_from_a_face() -> None:
+    first = _texture(1)
+    flat, bent = (
+        face_motion(first, _moved(first, flat=True)),
+        face_motion(first, _moved(first, flat=False)),
+    )
+    assert flat is not None and bent is not None
+    assert flat.moved_px > 1.0 and not flat.live  # it moved, but as one plane
+    assert bent.live and bent.non_rigid_px >= NON_RIGID_MIN_PX
+    assert face_motion(first, first) is not None and not face_motion(first, first).live
+    assert face_motion(np.full((PATCH, PATCH), 128, np.uint8), first) is None  # nothing to track
+
+
 def test_window_is_live_only_on_its_mean_and_without_a_confident_attack_frame() -> None:
     above = LIVE_THRESHOLD + 0.05
-    assert judge_window([_evidence(above)] * 3).live
-    assert judge_window([_evidence(1.0), _evidence(1.0), _evidence(LIVE_THRESHOLD - 0.3)]).live
-    low = judge_window([_evidence(LIVE_THRESHOLD - 0.1)] * 3)
+    assert judge_window(_window(above, above, above)).live
+    assert judge_window(_window(1.0, 1.0, LIVE_THRESHOLD - 0.3)).live
+    assert judge_window([_evidence(above)]).live  # one photo: no motion to judge
+    low = judge_window(_window(*[LIVE_THRESHOLD - 0.1] * 3))
     assert (low.verdict, low.reason) == ("spoof", "low_live_score")
     # One frame that is confidently a print denies a window whose mean would pass.
     confident = [_evidence(1.0), _evidence(1.0), _evidence(0.0, print_=CONFIDENT_ATTACK)]
@@ -54,6 +115,24 @@ def test_window_is_live_only_on_its_mean_and_without_a_confident_attack_frame() 
         "frame_edges"
     )
     assert judge_window([]).reason == "no_evidence"
+    # A picture held up and tilted, that the models took for a face, is still denied.
+    flat = judge_window(_window(1.0, 1.0, 1.0, flat=True))
+    assert (flat.verdict, flat.reason) == ("spoof", "no_live_motion")
+    # Frames without a face region (a model that gives none) cannot show motion: not live.
+    assert judge_window([_evidence(1.0)] * 3).reason == "no_live_motion"
+
+
+def test_a_face_caught_as_an_attack_stays_caught_while_in_view() -> None:
+    hold = VetoHold(hold_s=3.0)
+    window = _window(1.0, 1.0, 1.0)
+    assert judge_window(window).live
+    hold.see(10.0, _evidence(0.05, print_=0.95))
+    held = judge_held(window, hold.held(12.0))
+    assert held is not None and (held.verdict, held.reason) == ("spoof", "confident_print")
+    assert judge_held(window, hold.held(13.5)) == judge_window(window)  # 3.5 s ago: released
+    hold.see(14.0, _evidence(1.0))  # a live frame does not renew the hold
+    assert hold.held(14.0) is None
+    assert judge_held([], "confident_print") is None  # no evidence: liveness is off
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +147,7 @@ def clips(
     face = nearest_face(FaceDetector(models_dir, "short").detect(photo))
     assert face is not None
     made = {"live": write_clip(live, folder / "live.mp4", fps=10, size=SIZE)}
-    kinds: list[AttackKind] = ["print", "phone"]
+    kinds: list[AttackKind] = ["print", "phone", "cutout"]
     for kind in kinds:
         rng = random.Random(f"{kind}-7")
         shown = [portrait(photo, face.box, rng)]
@@ -100,7 +179,7 @@ def test_r12_live_resident_is_granted_with_the_liveness_verdict(
     assert door.engine.decision_policy()["liveness"] == {"front_door": "required"}
 
 
-@pytest.mark.parametrize("attack", ["print", "phone"])
+@pytest.mark.parametrize("attack", ["print", "phone", "cutout"])
 def test_r12_print_or_screen_of_the_resident_is_denied_as_spoof(
     door_factory, clips: dict[str, Path], faces: Path, lock_and_events, attack: str
 ) -> None:
@@ -112,6 +191,7 @@ def test_r12_print_or_screen_of_the_resident_is_denied_as_spoof(
     # photo resembles.
     assert all(e["person"] is None and e["score"] is None for e in events)
     assert all(e["liveness"]["verdict"] == "spoof" for e in events)
+    assert all(e["liveness"]["reason"] in SPOOF_REASONS for e in events)
     reasons = [x.data.get("reason") for x in door.engine.store.audit_entries(limit=1000)]
     assert "spoof" in reasons
 
@@ -183,6 +263,7 @@ def test_eval_liveness_reports_attacks_per_type_with_bounds(tmp_path: Path, face
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["bpcer"] == {"items": 2, "refused": 0, "rate": 0.0, "upper_95": 0.7764}
+    assert report["bpcer_judged"]["items"] == 2 and report["not_judged"]["live"] == 0
     assert report["apcer"]["print"]["items"] == 1 and report["apcer"]["replay"]["items"] == 2
     assert set(report["apcer_by_kind"]) == {"print", "tablet", "phone"}
     clip = next(i for i in report["items"] if i["file"].endswith(".mp4"))
@@ -192,20 +273,22 @@ def test_eval_liveness_reports_attacks_per_type_with_bounds(tmp_path: Path, face
     assert "passed as live (APCER)" in result.stdout
 
 
+def _per_face(clip: Path, detector: FaceDetector, look: Callable[[Image, Face], T]) -> list[T]:
+    """`look` at the nearest face of each of the clip's first 3 s of frames."""
+    seen = []
+    for frame in video_frames(clip, start_s=0.0, seconds=3.0, size=SIZE):
+        face = nearest_face(detector.detect(frame))
+        if face is not None:
+            seen.append(look(frame, face))
+    return seen
+
+
 def test_the_border_of_a_held_up_print_is_seen_and_a_live_doorway_has_none(
     clips: dict[str, Path], models_dir: Path
 ) -> None:
     detector = FaceDetector(models_dir, "full")
-
-    def borders(clip: Path) -> list[bool]:
-        seen = []
-        for frame in video_frames(clip, start_s=0.0, seconds=3.0, size=SIZE):
-            face = nearest_face(detector.detect(frame))
-            if face is not None:
-                seen.append(frame_around(frame, face))
-        return seen
-
-    printed, live = borders(clips["print"]), borders(clips["live"])
+    printed = _per_face(clips["print"], detector, frame_around)
+    live = _per_face(clips["live"], detector, frame_around)
     assert printed and live
     assert sum(printed) >= len(printed) // 2  # the sheet's four edges, in most frames
     assert not any(live)
@@ -215,11 +298,7 @@ def test_screen_moire_is_seen_in_a_monitor_and_not_in_live_skin(
     clips: dict[str, Path], faces: Path, models_dir: Path
 ) -> None:
     detector = FaceDetector(models_dir, "full")
-    live = []
-    for frame in video_frames(clips["live"], start_s=0.0, seconds=3.0, size=SIZE):
-        face = nearest_face(detector.detect(frame))
-        if face is not None:
-            live.append(moire(frame, face))
+    live = _per_face(clips["live"], detector, moire)
     assert live and max(live) < MOIRE_LIMIT
     photo = read_image(faces / LIN)
     box = nearest_face(FaceDetector(models_dir, "short").detect(photo))
@@ -232,3 +311,21 @@ def test_screen_moire_is_seen_in_a_monitor_and_not_in_live_skin(
         if face is not None:
             shown.append(moire(frame, face))
     assert max(shown) >= MOIRE_LIMIT
+
+
+def test_a_live_face_moves_unlike_a_cut_out_print_of_it(
+    clips: dict[str, Path], models_dir: Path
+) -> None:
+    """Over windows of five frames (as the door decides), the live performer's face bends
+    beyond one homography; the cut-out print, carried by a shaking hand, never does."""
+    detector = FaceDetector(models_dir, "full")
+
+    def motion(clip: Path) -> list[float]:
+        patches = _per_face(clip, detector, face_patch)
+        found = [face_motion(a, b) for a, b in zip(patches, patches[4:], strict=False)]
+        return [m.non_rigid_px for m in found if m is not None]
+
+    live, cutout = motion(clips["live"]), motion(clips["cutout"])
+    assert len(live) >= 5 and len(cutout) >= 5, (live, cutout)
+    assert max(live) >= NON_RIGID_MIN_PX
+    assert max(cutout) < NON_RIGID_MIN_PX

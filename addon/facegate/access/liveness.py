@@ -5,15 +5,26 @@ One frame can be fooled either way (a live face in odd light, a good print at a 
 the window's mean live score is steadier, and a single frame that is confidently an attack is
 enough to deny, since a live face almost never looks like one. Frames without evidence (the
 face too small) never enter the window: they count as no evidence, never as live.
+
+A window of two frames or more must also show the face moving like a living face, not like a
+picture (vision/liveness_motion.py): that is what turns away a cut-out print or a photo on a
+monitor that the models take for a face. One frame (a photo judged on its own, as at enrolment)
+has no motion to judge.
+
+And a face once caught as an attack stays caught while it is in view: a frame that is
+confidently a print or a screen, or shows one's border or moiré, denies every window for
+`VETO_HOLD_S` after it, so an attacker cannot wait for a lucky window a moment later.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from facegate.vision.liveness import LivenessEvidence
+from facegate.vision.liveness_cues import FRAME_EDGES, MOIRE
+from facegate.vision.liveness_motion import face_motion
 
 LivenessMode = Literal["required", "off"]
 LIVENESS_MODES: tuple[LivenessMode, ...] = ("required", "off")
@@ -23,8 +34,20 @@ DEFAULT_LIVENESS: LivenessMode = "required"
 LIVE_THRESHOLD = 0.8
 # A frame whose print or replay probability reaches this denies the window on its own.
 CONFIDENT_ATTACK = 0.9
+# How long a frame caught as an attack keeps denying the face in view, in seconds.
+VETO_HOLD_S = 3.0
 
 Verdict = Literal["live", "spoof"]
+# Why a window is a spoof, as events, the audit log and the API name it.
+SPOOF_REASONS = (
+    "low_live_score",
+    "confident_print",
+    "confident_replay",
+    FRAME_EDGES,
+    MOIRE,
+    "no_live_motion",
+    "no_evidence",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,14 +55,33 @@ class LivenessVerdict:
     verdict: Verdict
     score: float  # the window's mean live probability
     frames: int
-    reason: str | None = None  # why a spoof: "low_live_score" or "confident_<kind>"
+    reason: str | None = None  # one of SPOOF_REASONS for a spoof
 
     @property
     def live(self) -> bool:
         return self.verdict == "live"
 
     def to_json(self) -> dict[str, object]:
-        return {"score": round(self.score, 4), "verdict": self.verdict}
+        verdict: dict[str, object] = {"score": round(self.score, 4), "verdict": self.verdict}
+        if self.reason is not None:
+            verdict["reason"] = self.reason  # the administrator is told why, the door only "no"
+        return verdict
+
+
+def veto_of(evidence: LivenessEvidence, confident_attack: float = CONFIDENT_ATTACK) -> str | None:
+    """Why this one frame denies the window on its own, if it does."""
+    for kind, probability in (("print", evidence.print), ("replay", evidence.replay)):
+        if probability >= confident_attack:
+            return f"confident_{kind}"
+    return evidence.cue
+
+
+def _moves_like_a_face(evidence: Sequence[LivenessEvidence]) -> bool:
+    first, last = evidence[0].patch, evidence[-1].patch
+    if first is None or last is None:
+        return False  # nothing to tell a picture from a face by: not live
+    motion = face_motion(first, last)
+    return motion is not None and motion.live
 
 
 def judge_window(
@@ -48,20 +90,42 @@ def judge_window(
     threshold: float = LIVE_THRESHOLD,
     confident_attack: float = CONFIDENT_ATTACK,
 ) -> LivenessVerdict:
-    """The verdict of the frames that decide (each with evidence)."""
+    """The verdict of the frames that decide (each with evidence), oldest first."""
+    frames = len(evidence)
     if not evidence:
         return LivenessVerdict(verdict="spoof", score=0.0, frames=0, reason="no_evidence")
-    score = sum(e.live for e in evidence) / len(evidence)
+    score = sum(e.live for e in evidence) / frames
     for e in evidence:
-        for kind, probability in (("print", e.print), ("replay", e.replay)):
-            if probability >= confident_attack:
-                return LivenessVerdict(
-                    verdict="spoof", score=score, frames=len(evidence), reason=f"confident_{kind}"
-                )
-        if e.cue is not None:
-            return LivenessVerdict(verdict="spoof", score=score, frames=len(evidence), reason=e.cue)
+        if (veto := veto_of(e, confident_attack)) is not None:
+            return LivenessVerdict(verdict="spoof", score=score, frames=frames, reason=veto)
     if score < threshold:
-        return LivenessVerdict(
-            verdict="spoof", score=score, frames=len(evidence), reason="low_live_score"
-        )
-    return LivenessVerdict(verdict="live", score=score, frames=len(evidence))
+        return LivenessVerdict(verdict="spoof", score=score, frames=frames, reason="low_live_score")
+    if frames > 1 and not _moves_like_a_face(evidence):
+        return LivenessVerdict(verdict="spoof", score=score, frames=frames, reason="no_live_motion")
+    return LivenessVerdict(verdict="live", score=score, frames=frames)
+
+
+class VetoHold:
+    """Remembers the last frame of the face in view that was caught as an attack."""
+
+    def __init__(self, hold_s: float = VETO_HOLD_S) -> None:
+        self._hold_s = hold_s
+        self._until = float("-inf")
+        self._reason: str | None = None
+
+    def see(self, at: float, evidence: LivenessEvidence | None) -> None:
+        if evidence is not None and (veto := veto_of(evidence)) is not None:
+            self._until, self._reason = at + self._hold_s, veto
+
+    def held(self, at: float) -> str | None:
+        """Why the face in view is still caught at `at`, if it is."""
+        return self._reason if at <= self._until else None
+
+
+def judge_held(evidence: Sequence[LivenessEvidence], held: str | None) -> LivenessVerdict | None:
+    """The window's verdict (None without evidence: liveness is off), turned to spoof while a
+    recent attack frame is held."""
+    verdict = judge_window(evidence) if evidence else None
+    if verdict is None or not verdict.live or held is None:
+        return verdict
+    return replace(verdict, verdict="spoof", reason=held)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 
-from facegate.access.liveness import LivenessVerdict, judge_window
+from facegate.access.liveness import LivenessVerdict, VetoHold, judge_held
 from facegate.access.policy import Verdict
 from facegate.vision.embed import normalise
 from facegate.vision.liveness import LivenessEvidence
@@ -30,13 +31,26 @@ Judge = Callable[[Vector], Verdict]
 _Item = TypeVar("_Item")
 
 
+def _no_liveness() -> LivenessVerdict | None:
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
     verdict: Verdict  # for ``vote``: the best-scoring of the agreeing frames
     ballots: int
     first_at: float  # monotonic arrival of the first and last frame that decided
     last_at: float
-    liveness: LivenessVerdict | None = None  # over the deciding frames; None: liveness is off
+    # Judged when first asked for, once: the motion check costs a few milliseconds, and a door
+    # that would stay silent anyway (a cooldown) never needs it.
+    judge_liveness: Callable[[], LivenessVerdict | None] = field(
+        default=_no_liveness, repr=False, compare=False
+    )
+
+    @cached_property
+    def liveness(self) -> LivenessVerdict | None:
+        """Over the deciding frames; None: liveness is off."""
+        return self.judge_liveness()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,11 +68,6 @@ class _Ballot:
     @property
     def key(self) -> tuple[str, str | None]:
         return self.verdict.reason, self.verdict.person_id
-
-
-def _liveness(frames: list[_Frame]) -> LivenessVerdict | None:
-    evidence = [f.evidence for f in frames if f.evidence is not None]
-    return judge_window(evidence) if evidence else None
 
 
 class Aggregator(Protocol):
@@ -80,6 +89,7 @@ class _Window:
         self._window_s = window_s
         self._judge = judge
         self._size = window
+        self._vetoes = VetoHold()
 
     def _prune(self, items: deque[tuple[float, _Item]], now: float) -> None:
         while items and now - items[0][0] > self._window_s:
@@ -100,6 +110,7 @@ class VoteWindow(_Window):
         self, at: float, verdict: Verdict, evidence: LivenessEvidence | None = None
     ) -> Outcome | None:
         self._ballots.append((at, _Ballot(verdict=verdict, evidence=evidence)))
+        self._vetoes.see(at, evidence)
         self._prune(self._ballots, at)
         tally = Counter(b.key for _, b in self._ballots)
         # A named person wins over "unknown" or "ambiguous" when both reach the count.
@@ -113,7 +124,7 @@ class VoteWindow(_Window):
                     ballots=len(agreeing),
                     first_at=agreeing[0][0],
                     last_at=agreeing[-1][0],
-                    liveness=judge_window(evidence_of) if evidence_of else None,
+                    judge_liveness=partial(judge_held, evidence_of, self._vetoes.held(at)),
                 )
         return None
 
@@ -130,6 +141,7 @@ class TrackWindow(_Window):
         self, at: float, vector: Vector, evidence: LivenessEvidence | None = None
     ) -> Outcome | None:
         self._frames.append((at, _Frame(at=at, vector=vector, evidence=evidence)))
+        self._vetoes.see(at, evidence)
         self._prune(self._frames, at)
         if len(self._frames) < self._required:
             return None
@@ -140,7 +152,11 @@ class TrackWindow(_Window):
             ballots=len(frames),
             first_at=frames[0].at,
             last_at=frames[-1].at,
-            liveness=_liveness(frames),
+            judge_liveness=partial(
+                judge_held,
+                [f.evidence for f in frames if f.evidence is not None],
+                self._vetoes.held(at),
+            ),
         )
         if outcome.verdict.reason == "match":
             self._frames.clear()

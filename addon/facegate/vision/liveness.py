@@ -5,13 +5,16 @@ times: a phone's bezel, a sheet's edge, moiré and the flat light of a screen sh
 crop is resized to 80x80 and fed as upstream feeds it (BGR, 0-255, no normalisation, NCHW);
 each network gives three classes (print, live, replay), and the two softmaxes are averaged.
 
-A face too small to show that evidence gives none: it is "no evidence", never "live". Cheap
-cues that can only deny ride along (liveness_cues.py).
+A face too small to show that evidence, or so close that it fills the view, gives none: it is
+"no evidence", never "live". Cheap
+cues that can only deny ride along (liveness_cues.py), and a small grey copy of the face's region
+goes with the evidence so that the decision window can tell how the face moved between its
+frames (liveness_motion.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +24,7 @@ import numpy.typing as npt
 
 from facegate.models import model_path
 from facegate.vision.liveness_cues import FRAME_EDGES, MOIRE, MOIRE_LIMIT, frame_around, moire
+from facegate.vision.liveness_motion import face_patch
 from facegate.vision.types import Face, Image
 
 # (model file, how many times the face box its crop spans)
@@ -28,17 +32,24 @@ MINIFASNET = (("2.7_80x80_MiniFASNetV2.onnx", 2.7), ("4_0_0_80x80_MiniFASNetV1SE
 INPUT_SIZE = 80
 # Below this face width the 80x80 crops are upscaled noise: no evidence either way.
 MIN_FACE_WIDTH_PX = 60.0
+# A face that fills the camera's view (the picture less than this many face boxes wide or
+# high) shows none of the surroundings the models look at: no evidence either. A door camera
+# sees a person whole; a phone pressed to the lens would hide its bezel this way. Every door-
+# camera and webcam frame measured had at least 1.45, the tight face crops of pad_real_dev 0.9.
+MIN_CONTEXT = 1.2
 
 
 @dataclass(frozen=True, kw_only=True)
 class LivenessEvidence:
-    """One frame's say on liveness: the pair's averaged class probabilities, and the name of a
-    deny-only cue if one fired (the frame of a screen or a sheet around the face)."""
+    """One frame's say on liveness: the pair's averaged class probabilities, the name of a
+    deny-only cue if one fired (the frame of a screen or a sheet around the face), and the
+    face's region in grey for the window's motion check (held in memory only, never stored)."""
 
     live: float
     print: float
     replay: float
     cue: str | None = None
+    patch: Image | None = field(default=None, compare=False, repr=False)
 
 
 class LivenessModel(Protocol):
@@ -94,9 +105,11 @@ class MiniFASNet:
         self._min_width = min_face_width_px
 
     def assess(self, image: Image, face: Face) -> LivenessEvidence | None:
-        if face.width < self._min_width:
-            return None
         height, width = image.shape[:2]
+        if face.width < self._min_width or min(height / face.box[3], width / face.box[2]) < (
+            MIN_CONTEXT
+        ):
+            return None
         probabilities = np.zeros(3)
         for net, scale in self._nets:
             left, top, right, bottom = crop_box(width, height, face.box, scale)
@@ -109,4 +122,5 @@ class MiniFASNet:
             live=float(probabilities[1]),
             replay=float(probabilities[2]),
             cue=_cue(image, face),
+            patch=face_patch(image, face),
         )

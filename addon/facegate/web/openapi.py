@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import facegate
+from facegate.access.liveness import SPOOF_REASONS
 
 Schema = dict[str, Any]
 
@@ -215,11 +216,13 @@ def _schemas() -> dict[str, Schema]:
                 "score": {"type": ["number", "null"]},
                 "liveness": {
                     "type": ["object", "null"],
-                    "description": "for a face: the decision window's mean live score and the "
-                    "verdict (a spoof is denied with reason `spoof`); null for a credential",
+                    "description": "for a face: the decision window's mean live score, the "
+                    "verdict (a spoof is denied with reason `spoof`) and, for a spoof, why; "
+                    "null for a credential",
                     "properties": {
                         "score": {"type": "number"},
                         "verdict": {"type": "string", "enum": ["live", "spoof"]},
+                        "reason": {"type": "string", "enum": list(SPOOF_REASONS)},
                     },
                 },
                 "latency_ms": {"type": "number"},
