@@ -1,9 +1,17 @@
-"""The tamper-evident audit log (R11): append-only, hash-chained, verifiable by anyone with
-admin rights.
+"""The tamper-evident audit log (R11): append-only, chained, verifiable by anyone with admin
+rights (the audit key is in the data directory, readable by the engine's user only).
 
-Each entry's hash covers its sequence number, time, kind, subject, door and data, plus the hash
-of the entry before it, so an edited, removed or reordered entry breaks the chain at that
-point. A truncated tail is caught by the signed head kept in a file outside the database.
+Each entry's hash is a MAC, keyed with the audit key, over its sequence number, time, kind,
+subject, door and data, plus the hash of the entry before it: an edited, removed, inserted or
+reordered entry breaks the chain at that point, and without the key nobody can compute the
+hashes that would mend it. The signed head, kept in a file outside the database after every
+commit, names the tail's sequence number and hash: a truncated tail, or an entry at the head
+that is not the one signed, is caught wherever the head stands, and the log refuses to grow a
+chain that no longer holds the entry its head signed.
+
+Logs written before the chain was keyed (plain SHA-256, which anyone can recompute) are
+verified once on upgrade and anchored: a signed record of the last such entry's hash, from
+which the keyed chain goes on; any later change to the old entries no longer reaches it.
 Entries name people only by their audit pseudonym: when a person is erased the link from
 pseudonym to person is deleted with them, and their old entries stay verifiable but unlinkable
 (R7). A retention purge removes the oldest entries and leaves a signed checkpoint of the last
@@ -21,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from facegate.errors import TamperError
 
 GENESIS = "0" * 64
 SCHEMA = """
@@ -40,6 +50,13 @@ CREATE TABLE IF NOT EXISTS audit_checkpoint (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL,
     ts REAL NOT NULL,
+    sig TEXT NOT NULL
+);
+-- Entries from keyed_from on carry keyed MACs; `hash` is the hash entry keyed_from follows.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    keyed_from INTEGER NOT NULL,
+    hash TEXT NOT NULL,
     sig TEXT NOT NULL
 );
 """
@@ -110,9 +127,22 @@ class Verdict:
 
 
 def entry_hash(prev: str, *fields: object) -> str:
-    """sha256 over the previous hash and (seq, ts, kind, subject, door, data as JSON)."""
+    """The unkeyed recipe of logs written before the anchor: sha256 over the previous hash and
+    (seq, ts, kind, subject, door, data as JSON)."""
     body = json.dumps(list(fields), separators=(",", ":"))
     return hashlib.sha256((prev + body).encode()).hexdigest()
+
+
+def entry_mac(key: bytes, prev: str, *fields: object) -> str:
+    """HMAC-SHA256 with the audit key over what entry_hash covers."""
+    body = json.dumps(list(fields), separators=(",", ":"))
+    return hmac.new(key, (prev + body).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Head:
+    seq: int
+    hash: str
 
 
 class AuditLog:
@@ -122,10 +152,56 @@ class AuditLog:
     def __init__(self, key: bytes, head_path: Path) -> None:
         self._key = key
         self._head_path = head_path
+        self._keyed_from: int | None = None  # None: an old log that could not be anchored
+        self._head: _Head | None = None  # the last head this process signed or read
 
     def _sign(self, *parts: object) -> str:
         message = "|".join(str(p) for p in parts).encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def open(self, db: sqlite3.Connection) -> None:
+        """Loads the anchor (anchoring an old unkeyed log once, if it verifies) and the head."""
+        anchor = db.execute("SELECT keyed_from, hash, sig FROM audit_anchor").fetchone()
+        if anchor is None:
+            tail = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            if tail is None:
+                tail = db.execute("SELECT seq, hash FROM audit_checkpoint").fetchone()
+            keyed_from, follows = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
+            if tail is not None and not self._verify(db, keyed_from=None).ok:
+                # Anchoring would vouch for the tampering: leave the old log as it is, to be
+                # inspected; it is reported broken and is not extended.
+                self._keyed_from = None
+                self._head = self._signed_head()
+                return
+            # Another process opening the same store at the same moment anchors the same place.
+            db.execute(
+                "INSERT OR IGNORE INTO audit_anchor VALUES (1, ?, ?, ?)",
+                (keyed_from, follows, self._sign("anchor", keyed_from, follows)),
+            )
+            anchor = db.execute("SELECT keyed_from, hash, sig FROM audit_anchor").fetchone()
+        self._keyed_from = int(anchor[0])
+        self._head = self._signed_head()
+
+    def _hash(self, prev: str, seq: int, *fields: object) -> str:
+        if self._keyed_from is not None and seq >= self._keyed_from:
+            return entry_mac(self._key, prev, seq, *fields)
+        return entry_hash(prev, seq, *fields)
+
+    def _check_tail(self, db: sqlite3.Connection) -> None:
+        """Refuses to go on from a chain that no longer holds the entry its head signed."""
+        if self._keyed_from is None:
+            raise TamperError("the audit log was broken before it was anchored; not extending it")
+        on_file = self._signed_head()
+        heads = [h for h in (self._head, on_file) if h is not None]
+        if not heads:
+            return
+        head = max(heads, key=lambda h: h.seq)
+        row = db.execute("SELECT hash FROM audit WHERE seq = ?", (head.seq,)).fetchone()
+        if row is None or not hmac.compare_digest(row[0], head.hash):
+            raise TamperError(
+                f"the audit log no longer holds entry {head.seq} as its signed head recorded "
+                "it; not extending it (run `facegate audit verify`)"
+            )
 
     def append(
         self,
@@ -139,6 +215,7 @@ class AuditLog:
     ) -> Entry:
         if kind not in KINDS:
             raise ValueError(f"unknown audit entry kind {kind!r}")
+        self._check_tail(db)
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         if row is None:
             checkpoint = db.execute("SELECT seq, hash FROM audit_checkpoint").fetchone()
@@ -149,7 +226,7 @@ class AuditLog:
         data_json = json.dumps(
             data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
-        digest = entry_hash(prev, seq, ts, kind, subject, door, data_json)
+        digest = self._hash(prev, seq, ts, kind, subject, door, data_json)
         db.execute(
             "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, ts, kind, subject, door, data_json, prev, digest),
@@ -166,9 +243,14 @@ class AuditLog:
         )
 
     def write_head(self, db: sqlite3.Connection) -> None:
-        """Records the signed tail after a commit: a deleted tail cannot go unnoticed."""
+        """Records the signed tail after a commit: a deleted tail cannot go unnoticed. A tail
+        that no longer grows from the last head is not signed: that would vouch for it."""
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        if row is None:
+        if row is None or (self._head is not None and row[0] == self._head.seq):
+            return
+        try:
+            self._check_tail(db)
+        except TamperError:
             return
         payload = {"seq": row[0], "hash": row[1], "sig": self._sign("head", row[0], row[1])}
         partial = self._head_path.with_suffix(".part")
@@ -176,6 +258,7 @@ class AuditLog:
         with os.fdopen(descriptor, "w") as handle:
             json.dump(payload, handle)
         partial.replace(self._head_path)
+        self._head = _Head(seq=row[0], hash=row[1])
 
     def entries(
         self,
@@ -197,68 +280,104 @@ class AuditLog:
         return [_entry(r) for r in rows]
 
     def verify(self, db: sqlite3.Connection) -> Verdict:
+        anchor = db.execute("SELECT keyed_from, hash, sig FROM audit_anchor").fetchone()
+        if anchor is not None and not hmac.compare_digest(
+            anchor[2], self._sign("anchor", anchor[0], anchor[1])
+        ):
+            return _broken(0, None, None, anchor[0], "the audit anchor's signature is wrong")
+        return self._verify(db, keyed_from=None if anchor is None else (anchor[0], anchor[1]))
+
+    def _verify(self, db: sqlite3.Connection, *, keyed_from: tuple[int, str] | None) -> Verdict:
         checkpoint = db.execute("SELECT seq, hash, ts, sig FROM audit_checkpoint").fetchone()
         expected_seq, prev = 1, GENESIS
         if checkpoint is not None:
             if not hmac.compare_digest(checkpoint[3], self._sign("checkpoint", *checkpoint[:3])):
-                return Verdict(
-                    ok=False,
-                    entries=0,
-                    first_seq=None,
-                    last_seq=None,
-                    problem="the retention checkpoint's signature is wrong",
-                    at_seq=checkpoint[0],
+                return _broken(
+                    0, None, None, checkpoint[0], "the retention checkpoint's signature is wrong"
                 )
             expected_seq, prev = checkpoint[0] + 1, checkpoint[1]
+        head = self._read_head()
         count, first, last = 0, None, None
         for row in db.execute("SELECT * FROM audit ORDER BY seq"):
             entry = _entry(row)
-            if entry.seq != expected_seq:
-                return _broken(
-                    count,
-                    first,
-                    last,
-                    entry.seq,
-                    f"entry {expected_seq} is missing (next is {entry.seq})",
-                )
-            if entry.prev != prev:
-                return _broken(
-                    count,
-                    first,
-                    last,
-                    entry.seq,
-                    f"entry {entry.seq} does not follow entry {entry.seq - 1}",
-                )
-            recomputed = entry_hash(
-                entry.prev, entry.seq, entry.ts, entry.kind, entry.subject, entry.door, row["data"]
+            problem = self._entry_problem(
+                entry,
+                row["data"],
+                expected_seq=expected_seq,
+                prev=prev,
+                keyed_from=keyed_from,
+                head=head,
             )
-            if recomputed != entry.hash:
-                return _broken(
-                    count,
-                    first,
-                    last,
-                    entry.seq,
-                    f"entry {entry.seq} was altered after it was written",
-                )
+            if problem is not None:
+                return _broken(count, first, last, entry.seq, problem)
             prev, expected_seq = entry.hash, entry.seq + 1
             count, first, last = count + 1, first or entry.seq, entry.seq
-        head = self._read_head()
-        if head is not None:
-            if not hmac.compare_digest(
-                str(head.get("sig")), self._sign("head", head.get("seq"), head.get("hash"))
-            ):
-                return _broken(count, first, last, None, "the signed head file was altered")
-            if last is None or head["seq"] > last:
-                return _broken(
-                    count,
-                    first,
-                    last,
-                    head["seq"],
-                    f"entries after {last or 0} up to {head['seq']} were removed",
-                )
-            if head["seq"] == last and head["hash"] != prev:
-                return _broken(count, first, last, last, f"entry {last} was replaced")
+        problem, at = self._head_problem(head, count, first, last, anchored=keyed_from is not None)
+        if problem is not None:
+            return _broken(count, first, last, at, problem)
         return Verdict(ok=True, entries=count, first_seq=first, last_seq=last)
+
+    def _entry_problem(
+        self,
+        entry: Entry,
+        data_json: str,
+        *,
+        expected_seq: int,
+        prev: str,
+        keyed_from: tuple[int, str] | None,
+        head: dict[str, Any] | None,
+    ) -> str | None:
+        if entry.seq != expected_seq:
+            return f"entry {expected_seq} is missing (next is {entry.seq})"
+        follows = entry.prev == prev
+        if keyed_from is not None and entry.seq == keyed_from[0]:
+            follows = follows and entry.prev == keyed_from[1]  # where the anchor says it goes on
+        if not follows:
+            return f"entry {entry.seq} does not follow entry {entry.seq - 1}"
+        fields = (entry.seq, entry.ts, entry.kind, entry.subject, entry.door, data_json)
+        keyed = keyed_from is not None and entry.seq >= keyed_from[0]
+        recomputed = (
+            entry_mac(self._key, entry.prev, *fields) if keyed else entry_hash(entry.prev, *fields)
+        )
+        if not hmac.compare_digest(recomputed, entry.hash):
+            return f"entry {entry.seq} was altered after it was written"
+        if head is not None and head.get("seq") == entry.seq and head.get("hash") != entry.hash:
+            return f"entry {entry.seq} was replaced"  # the signed head recorded another
+        return None
+
+    def _head_problem(
+        self,
+        head: dict[str, Any] | None,
+        count: int,
+        first: int | None,
+        last: int | None,
+        *,
+        anchored: bool,
+    ) -> tuple[str | None, int | None]:
+        if head is None:
+            # Every commit writes the head; an old, unanchored log may predate it.
+            return ("the signed head file is missing", None) if count and anchored else (None, None)
+        seq = head.get("seq")
+        if not hmac.compare_digest(str(head.get("sig")), self._sign("head", seq, head.get("hash"))):
+            return "the signed head file was altered", None
+        if not isinstance(seq, int) or last is None or seq > last:
+            return f"entries after {last or 0} up to {seq} were removed", (
+                seq if isinstance(seq, int) else None
+            )
+        if first is not None and seq < first:
+            return "the signed head names a purged entry", seq
+        return None, None
+
+    def _signed_head(self) -> _Head | None:
+        head = self._read_head()
+        if head is None:
+            return None
+        seq, digest = head.get("seq"), head.get("hash")
+        if not isinstance(seq, int) or not isinstance(digest, str):
+            raise TamperError("the audit log's signed head file is unreadable")
+        if not hmac.compare_digest(str(head.get("sig")), self._sign("head", seq, digest)):
+            raise TamperError("the audit log's signed head file was altered")
+        return _Head(seq=seq, hash=digest)
 
     def _read_head(self) -> dict[str, Any] | None:
         try:

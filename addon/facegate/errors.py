@@ -27,3 +27,15 @@ class TamperError(FacegateError):
 
 class EnrolmentError(FacegateError):
     """An enrolment image could not produce a usable template."""
+
+
+class CredentialInUseError(FacegateError):
+    """The PIN, card, tag or phone is another credential's already (HTTP 409)."""
+
+
+class TooManyChangesError(FacegateError):
+    """Credential changes for this person are paused after too many refusals (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from conftest_mqtt import Mosquitto, Subscriber, free_port
 from facegate import __version__
+from facegate.audit import entry_hash
 from facegate.capture import CameraReader
-from facegate.config import Config, parse
+from facegate.config import DEFAULT_MAX_FAILURES, Config, parse
 from facegate.engine import Engine
 from facegate.errors import ConfigError, FacegateError
 from facegate.events import verify
@@ -533,6 +534,54 @@ def test_r4_person_gets_a_pin_without_face_or_documents(env: Env) -> None:
     assert again["result"] == "denied"
 
 
+def test_r12_pins_a_guesser_tries_first_are_refused(env: Env) -> None:
+    """Runs, repeats, keypad shapes, birthdays and PINs chosen for their meaning are what a
+    guesser at the keypad tries first; each is refused with the reason, and a random PIN is
+    taken."""
+    person_id = env.person("Li Wei")
+    weak = {
+        "123123": "repeated",
+        "112233": "doubled",
+        "147258": "keypad",
+        "159753": "keypad",
+        "19900307": "date",
+        "070390": "date",
+        "900307": "date",
+        "520520": "repeated",
+        "5201314": "common",
+        "333444": "two digits",
+        "654321": "run",
+    }
+    for pin, why in weak.items():
+        reply = env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": pin})
+        assert reply.status == 400, pin
+        assert "easy to guess" in reply.error and why in reply.error, (pin, reply.error)
+    taken = env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    assert taken.status == 201
+
+
+def test_r12_probing_for_pins_in_use_is_counted_and_paused(env: Env) -> None:
+    """ "Already in use" tells whoever adds a PIN that somebody has it; such refusals count
+    like failed door attempts and pause that person's changes (429, Retry-After), before the
+    value is even looked at. Refusals by the PIN rules reveal nothing and do not count."""
+    owner = env.person("Li Wei")
+    prober = env.person("Zhao Lei")
+    taken = env.api.post(f"/api/people/{owner}/credentials", {"kind": "pin", "value": PIN})
+    assert taken.status == 201
+    for _ in range(3):  # weak PINs: refused by rule, not counted
+        weak = env.api.post(f"/api/people/{prober}/credentials", {"kind": "pin", "value": "123123"})
+        assert weak.status == 400
+    for _ in range(DEFAULT_MAX_FAILURES):
+        probe = env.api.post(f"/api/people/{prober}/credentials", {"kind": "pin", "value": PIN})
+        assert probe.status == 409 and "already in use" in probe.error
+    fresh = env.api.post(f"/api/people/{prober}/credentials", {"kind": "pin", "value": "730958"})
+    assert fresh.status == 429 and "too many refused" in fresh.error
+    assert int(fresh.headers["Retry-After"]) >= 1
+    # Only the prober is paused.
+    other = env.api.post(f"/api/people/{owner}/credentials", {"kind": "pin", "value": "730958"})
+    assert other.status == 201
+
+
 def test_r4_a_door_is_never_left_with_face_as_its_only_method(
     make_env: Callable[..., Env], rtsp_server: RtspServer
 ) -> None:
@@ -738,6 +787,30 @@ def test_r11_export_holds_everything_and_no_secrets(env: Env, obama: Path) -> No
     verdict = env.api.get("/api/audit/verify").data
     assert verdict["ok"] is False and verdict["at_seq"] == 5 and verdict["problem"]
     assert env.api.get("/api/health").data["audit_ok"] is False
+
+
+def test_r11_engine_does_not_extend_or_sign_a_forged_audit_chain(env: Env) -> None:
+    """Re-chaining the log by the public SHA-256 recipe once let the running engine append and
+    sign the forgery. Now a decision still happens, but the log is neither extended nor
+    re-signed, and health says the chain is broken."""
+    person_id = env.person("Li Wei")
+    env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN})
+    head_path = env.data_dir / "audit.head"
+    with sqlite3.connect(env.data_dir / "facegate.db") as db:
+        (last,) = db.execute("SELECT max(seq) FROM audit").fetchone()
+        row = db.execute("SELECT prev, ts, kind, subject, door FROM audit WHERE seq = ?", (last,))
+        prev, ts, kind, subject, door = row.fetchone()
+        forged = '{"forged":true}'
+        digest = entry_hash(prev, last, ts, kind, subject, door, forged)
+        db.execute("UPDATE audit SET data = ?, hash = ? WHERE seq = ?", (forged, digest, last))
+    head_before = head_path.read_bytes()
+    granted = env.api.post("/api/access/credential", {"door": "lobby", "kind": "pin", "value": PIN})
+    assert granted.data["result"] == "granted"  # the door still works for the resident
+    with sqlite3.connect(env.data_dir / "facegate.db") as db:
+        assert db.execute("SELECT max(seq) FROM audit").fetchone() == (last,)
+    assert head_path.read_bytes() == head_before
+    health = env.api.get("/api/health").data
+    assert health["audit_ok"] is False and str(last) in health["audit_problem"]
 
 
 # Faces from the door camera ----------------------------------------------------------------

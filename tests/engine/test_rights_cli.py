@@ -5,6 +5,7 @@ vectors, sealed like any other)."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import shutil
 import sqlite3
@@ -19,7 +20,8 @@ import numpy as np
 import pytest
 from facegate.audit import entry_hash
 from facegate.config import load
-from facegate.identity.store import DB_NAME, IdentityStore
+from facegate.errors import TamperError
+from facegate.identity.store import AUDIT_HEAD_NAME, AUDIT_KEY_NAME, DB_NAME, IdentityStore
 from facegate.notice import build_notice, publish_notice
 
 CONFIG = """\
@@ -126,9 +128,24 @@ def last_seq(config_path: Path) -> int:
 def populated(tmp_path: Path) -> Path:
     """A data directory with two residents and their audit trail; returns the config path."""
     config = write_config(tmp_path / "base")
-    add_resident(config, "Wang Fang", pin="111222")
-    add_resident(config, "Li Jing", pin="333444")
+    add_resident(config, "Wang Fang", pin="610374")
+    add_resident(config, "Li Jing", pin="826159")
     return config
+
+
+def rehash_from(config: Path, seq: int, *, recipe=entry_hash) -> None:
+    """What a forger who knows the (public) hash recipe would do after an edit."""
+    db = sqlite3.connect(load(config).data_dir / DB_NAME, isolation_level=None)
+    row = db.execute("SELECT hash FROM audit WHERE seq = ?", (seq - 1,)).fetchone()
+    prev = row[0] if row else "0" * 64
+    rows = db.execute(
+        "SELECT seq, ts, kind, subject, door, data FROM audit WHERE seq >= ? ORDER BY seq", (seq,)
+    ).fetchall()
+    for number, ts, kind, subject, door, data in rows:
+        digest = recipe(prev, number, ts, kind, subject, door, data)
+        db.execute("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev, digest, number))
+        prev = digest
+    db.close()
 
 
 def copy_of(populated: Path, directory: Path) -> Path:
@@ -144,26 +161,6 @@ def test_r11_audit_verify_detects_edit_removal_and_reorder(populated: Path, tmp_
     assert f"audit log intact: {last} entries (seq 1 to {last})" in intact.stdout
     verdict = json.loads(facegate("audit", "verify", "--config", str(populated), "--json").stdout)
     assert verdict["ok"] is True and verdict["entries"] == last
-
-    def rehash_from(seq: int):
-        """What a forger who knows the (public) hash recipe would do after an edit."""
-
-        def rewrite(config: Path) -> None:
-            db = sqlite3.connect(load(config).data_dir / DB_NAME, isolation_level=None)
-            prev = db.execute("SELECT hash FROM audit WHERE seq = ?", (seq - 1,)).fetchone()[0]
-            rows = db.execute(
-                "SELECT seq, ts, kind, subject, door, data FROM audit WHERE seq >= ? ORDER BY seq",
-                (seq,),
-            ).fetchall()
-            for number, ts, kind, subject, door, data in rows:
-                digest = entry_hash(prev, number, ts, kind, subject, door, data)
-                db.execute(
-                    "UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev, digest, number)
-                )
-                prev = digest
-            db.close()
-
-        return rewrite
 
     cases = {
         "edit": (
@@ -187,12 +184,26 @@ def test_r11_audit_verify_detects_edit_removal_and_reorder(populated: Path, tmp_
             lambda c: sql(c, f"DELETE FROM audit WHERE seq = {last}"),
             f"BROKEN at entry {last}: entries after {last - 1} up to {last} were removed",
         ),
+        # The hashes are keyed: recomputing them by the public recipe mends nothing.
         "edit with every later hash recomputed": (
             lambda c: (
                 sql(c, """UPDATE audit SET data = '{"result":"granted"}' WHERE seq = 3"""),
-                rehash_from(3)(c),
+                rehash_from(c, 3),
             ),
-            f"BROKEN at entry {last}: entry {last} was replaced",  # the signed head says so
+            "BROKEN at entry 3: entry 3 was altered after it was written",
+        ),
+        "insertion with every later hash recomputed": (
+            lambda c: (
+                sql(
+                    c,
+                    "UPDATE audit SET seq = seq + 100 WHERE seq > 4",
+                    "UPDATE audit SET seq = seq - 99 WHERE seq > 100",
+                    "INSERT INTO audit SELECT 5, ts, kind, subject, door, data, prev, hash "
+                    "FROM audit WHERE seq = 4",
+                ),
+                rehash_from(c, 5),
+            ),
+            "BROKEN at entry 5: entry 5 was altered after it was written",
         ),
     }
     for index, (name, (tamper, expected)) in enumerate(cases.items()):
@@ -202,6 +213,60 @@ def test_r11_audit_verify_detects_edit_removal_and_reorder(populated: Path, tmp_
         assert result.returncode == 1, f"{name}: {result.stdout}{result.stderr}"
         assert expected in result.stdout, f"{name}: {result.stdout}"
         assert "Traceback" not in result.stderr
+
+
+def test_r11_a_forged_chain_is_neither_extended_nor_signed(populated: Path, tmp_path: Path):
+    """The attack that once passed: edit an entry, re-chain every later one, and let the engine
+    append one more so that it signs the forged tail. It now refuses to write at all."""
+    config = copy_of(populated, tmp_path / "forged")
+    data_dir = load(config).data_dir
+    last = last_seq(config)
+    head_before = (data_dir / AUDIT_HEAD_NAME).read_bytes()
+    sql(config, """UPDATE audit SET data = '{"result":"denied"}' WHERE seq = 3""")
+    rehash_from(config, 3)
+    with pytest.raises(TamperError, match=f"no longer holds entry {last}"):
+        add_resident(config, "Sun Mei")
+    assert last_seq(config) == last  # nothing was added
+    assert (data_dir / AUDIT_HEAD_NAME).read_bytes() == head_before  # nothing was signed
+    result = facegate("audit", "verify", "--config", str(config))
+    assert result.returncode == 1
+    assert "BROKEN at entry 3: entry 3 was altered after it was written" in result.stdout
+
+
+def test_r11_an_old_unkeyed_log_is_anchored_on_upgrade(populated: Path, tmp_path: Path):
+    """A log written with the old public recipe is verified once and anchored: it stays
+    verifiable, new entries are keyed, and re-chaining the old part no longer verifies."""
+    config = copy_of(populated, tmp_path / "legacy")
+    data_dir = load(config).data_dir
+    old_last = last_seq(config)
+    # What an installation of the previous release holds: the same entries, hashed without a
+    # key, no anchor, and a head signed by that release.
+    rehash_from(config, 1)
+    sql(config, "DELETE FROM audit_anchor")
+    db = sqlite3.connect(data_dir / DB_NAME)
+    (tail_hash,) = db.execute("SELECT hash FROM audit WHERE seq = ?", (old_last,)).fetchone()
+    db.close()
+    key = (data_dir / AUDIT_KEY_NAME).read_bytes()
+    message = f"head|{old_last}|{tail_hash}".encode()
+    head = {"seq": old_last, "hash": tail_hash, "sig": hmac.new(key, message, "sha256").hexdigest()}
+    (data_dir / AUDIT_HEAD_NAME).write_text(json.dumps(head))
+
+    add_resident(config, "Sun Mei")  # opens the store: anchors, then appends keyed entries
+    verdict = json.loads(facegate("audit", "verify", "--config", str(config), "--json").stdout)
+    assert verdict["ok"] is True and verdict["last_seq"] > old_last, verdict
+    db = sqlite3.connect(data_dir / DB_NAME)
+    assert db.execute("SELECT keyed_from, hash FROM audit_anchor").fetchone() == (
+        old_last + 1,
+        tail_hash,
+    )
+    db.close()
+
+    forged = copy_of(config, tmp_path / "legacy_forged")
+    sql(forged, """UPDATE audit SET data = '{"result":"denied"}' WHERE seq = 3""")
+    rehash_from(forged, 3)  # the old entries, then the keyed ones, by the public recipe
+    result = facegate("audit", "verify", "--config", str(forged))
+    assert result.returncode == 1
+    assert f"BROKEN at entry {old_last + 1}" in result.stdout
 
 
 def test_r11_purge_keeps_the_chain_verifiable(tmp_path: Path):
@@ -272,7 +337,7 @@ def test_r7_erase_prints_a_receipt_and_leaves_no_bytes(tmp_path: Path):
     elsewhere.execute("SELECT count(*) FROM people").fetchone()
     name = "Canary Resident 金丝雀"
     person = add_resident(config, name, pin=PIN)
-    neighbour = add_resident(config, "Zhou Min", pin="555666")
+    neighbour = add_resident(config, "Zhou Min", pin="392847")
     assert (data_dir / (DB_NAME + "-wal")).stat().st_size > 0
 
     # Export first (R11): everything held, never a secret or a vector, readable by us alone.

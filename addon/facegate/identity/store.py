@@ -23,7 +23,13 @@ from typing import Any, Literal
 
 from facegate.audit import SCHEMA as AUDIT_SCHEMA
 from facegate.audit import AuditLog, Entry, Verdict
-from facegate.errors import ConsentError, FacegateError, NotFoundError, TamperError
+from facegate.errors import (
+    ConsentError,
+    CredentialInUseError,
+    FacegateError,
+    NotFoundError,
+    TamperError,
+)
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialKind, lookup_key
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.seal import TemplateSealer
@@ -239,6 +245,8 @@ class IdentityStore:
         self.audit = AuditLog(
             load_or_create_key(data_dir / AUDIT_KEY_NAME), data_dir / AUDIT_HEAD_NAME
         )
+        with self._lock:
+            self.audit.open(self._db)
 
     def data_version(self) -> int:
         """Changes whenever another connection (another process) commits to the database."""
@@ -695,7 +703,9 @@ class IdentityStore:
                     ),
                 )
             except sqlite3.IntegrityError:
-                raise FacegateError(f"this {kind} is already in use; choose another") from None
+                raise CredentialInUseError(
+                    f"this {kind} is already in use; choose another"
+                ) from None
             self.audit.append(
                 db,
                 "credential_added",

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -26,7 +27,13 @@ import facegate
 from facegate.access.credential_gate import UnknownDoorError
 from facegate.config import METHODS
 from facegate.engine import Engine
-from facegate.errors import ConsentError, EnrolmentError, FacegateError, TamperError
+from facegate.errors import (
+    ConsentError,
+    EnrolmentError,
+    FacegateError,
+    TamperError,
+    TooManyChangesError,
+)
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError
 from facegate.identity.store import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS, Consent
 from facegate.installation import load_or_create_installation_id
@@ -630,7 +637,7 @@ class _Api:
         label = body.text(data, "label", max_length=60) or ""
         try:
             credential = await _call(
-                self.store.add_credential,
+                self.engine.add_credential,
                 person_id,
                 kind,  # checked against CREDENTIAL_KINDS
                 value,
@@ -638,6 +645,8 @@ class _Api:
             )
         except CredentialError as error:
             fail(400, str(error))
+        except TooManyChangesError as error:
+            return _error(429, str(error), {"Retry-After": str(math.ceil(error.retry_after_s))})
         except FacegateError as error:
             fail(409, str(error))
         await self._changed("credentials", person_id)

@@ -40,6 +40,7 @@ def _errors(*codes: int) -> dict[str, Schema]:
         413: "body too large",
         415: "unsupported content type",
         422: "the image holds no usable face",
+        429: "too many refused changes: wait the Retry-After seconds",
         503: "the camera gave no frame",
     }
     return {
@@ -588,13 +589,20 @@ def _paths() -> dict[str, Schema]:
             "addCredential",
             "Give the person a PIN, card, tag or phone credential (no face, no documents: R4)",
             _ok("the credential (never its value)", _ref("CredentialRef"), "201")
-            | _errors(400, 404, 409),
+            | _errors(400, 404, 409, 429),
+            description="A PIN that is easy to guess (a run, a repeat, a keypad shape, a date, "
+            "a common choice) is refused (400). A value that is another credential's is "
+            "refused (409); such refusals count like failed door attempts, and past the "
+            "door's limit the person's changes pause (429).",
             parameters=[_PERSON],
             request_body=_body(
                 _object(
                     {
                         "kind": _KIND,
-                        "value": {"type": "string", "description": "a PIN is 6-12 digits"},
+                        "value": {
+                            "type": "string",
+                            "description": "a PIN is 6-12 digits, not easy to guess",
+                        },
                         "label": {"type": "string", "maxLength": 60},
                     },
                     ["kind", "value"],
