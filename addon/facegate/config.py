@@ -328,4 +328,11 @@ def load(path: Path) -> Config:
         raise ConfigError(f"configuration file {path} does not exist") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"configuration file {path} is not valid YAML: {error}") from None
-    return parse(raw, base=path.resolve().parent)
+    config = parse(raw, base=path.resolve().parent)
+    if config.mqtt.password is not None and path.stat().st_mode & 0o077:
+        # The broker's password opens the locks' topics: it is the building's key.
+        raise ConfigError(
+            f"configuration file {path} holds the MQTT password but others can read it: "
+            f"run `chmod 600 {path}`"
+        )
+    return config

@@ -14,10 +14,13 @@ from facegate.errors import ConsentError, EnrolmentError
 from facegate.identity.store import IdentityStore
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.embed import normalise
+from facegate.vision.image_size import declared_size
 from facegate.vision.types import Image, Vector
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_ENROLMENT_IMAGES = 5
+# A 48-megapixel phone photo fits; a face needs far fewer, and decoding more costs memory.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 class SpreadError(EnrolmentError):
@@ -32,6 +35,12 @@ def decode_image(data: bytes, label: str) -> Image:
     """Decodes JPEG/PNG bytes in memory; the bytes are not kept beyond this call."""
     if len(data) > MAX_IMAGE_BYTES:
         raise EnrolmentError(f"{label}: image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
+    size = declared_size(data)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise EnrolmentError(
+            f"{label}: image of {size[0]}x{size[1]} pixels; at most "
+            f"{MAX_IMAGE_PIXELS // 10**6} megapixels are accepted"
+        )
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise EnrolmentError(f"{label}: not a readable JPEG or PNG image")

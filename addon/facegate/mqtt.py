@@ -53,6 +53,9 @@ _CONNECT_TIMEOUT_S = 5.0
 _RECONNECT_MIN_S = 1
 _RECONNECT_MAX_S = 30
 _STOP_TIMEOUT_S = 5.0
+# How long a grant waits for the broker to acknowledge the lock command (PUBACK). On loopback
+# it takes about a millisecond; a broker that has not taken it by now is not trusted with it.
+PUBACK_WAIT_S = 1.0
 
 CredentialHandler = Callable[[str, bytes], None]
 
@@ -120,6 +123,7 @@ class MqttLink:
         self._dropped_total = 0
         self._dropped_since_up = 0
         self._discarded_commands = 0
+        self._unacknowledged_commands = 0
         self._sent_events: dict[int, mqtt.MQTTMessageInfo] = {}
         self._subscriptions: dict[str, CredentialHandler] = {}
         self._ignored_retained: set[str] = set()
@@ -221,6 +225,12 @@ class MqttLink:
         with self._lock:
             return self._discarded_commands
 
+    @property
+    def unacknowledged_commands(self) -> int:
+        """Lock commands the broker did not acknowledge in time (reported as lock_offline)."""
+        with self._lock:
+            return self._unacknowledged_commands
+
     # -- outgoing ----------------------------------------------------------------------------
 
     def publish_event(self, door: str, event: Mapping[str, object]) -> None:
@@ -247,10 +257,13 @@ class MqttLink:
     def publish_lock(self, topic: str, payload: str) -> bool:
         """Send a lock command (QoS 1, not retained) now, or not at all.
 
-        True means it was handed to a live connection. False means the link is down and
-        nothing was queued anywhere (R12): the caller reports the door as ``lock_offline``.
-        If the link drops before the broker acknowledges it, the command is discarded, not
-        resent after the reconnect - at most once, and only now.
+        True means the broker acknowledged it (PUBACK) within PUBACK_WAIT_S. False means the
+        link is down, or the broker did not acknowledge in time: the caller reports the door
+        as ``lock_offline``, and nothing is queued to be resent (R12). If the link drops
+        before the broker acknowledges it, the command is discarded, not resent after the
+        reconnect - at most once, and only now. (A command already on the wire to a broker
+        that stalls may still reach the lock when the broker wakes: no client can take a
+        packet back. The decision then says ``lock_offline``, the safe side of the record.)
         """
         _check_topic("lock command topic", topic)
         with self._lock:
@@ -266,6 +279,19 @@ class MqttLink:
                     "lock command to %s not sent: %s (R12)", topic, mqtt.error_string(info.rc)
                 )
                 return False
+        # Outside the lock: the network thread takes it to handle the PUBACK or a disconnect.
+        with contextlib.suppress(RuntimeError, ValueError):
+            info.wait_for_publish(timeout=PUBACK_WAIT_S)
+        if not info.is_published():
+            with self._lock:
+                self._unacknowledged_commands += 1
+            _log.warning(
+                "lock command to %s not acknowledged by the broker within %.1f s: "
+                "reported as lock_offline (R12)",
+                topic,
+                PUBACK_WAIT_S,
+            )
+            return False
         return True
 
     # -- incoming ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import stat
+import struct
 import sys
 import threading
 import time
@@ -909,6 +910,9 @@ def _multipart_many(images: list[bytes]) -> tuple[bytes, str]:
 # Every bad input gets a 4xx that says what is wrong ---------------------------------------
 
 
+JSON = {"content_type": "application/json"}
+
+
 def test_bad_input_gets_a_4xx_that_says_what_is_wrong(env: Env) -> None:
     api = env.api
     person_id = env.person()
@@ -917,15 +921,27 @@ def test_bad_input_gets_a_4xx_that_says_what_is_wrong(env: Env) -> None:
     ghost = "/api/people/0123456789abcdef"
     blank = cv2.imencode(".png", np.full((200, 200, 3), 128, np.uint8))[1].tobytes()
     access = "/api/access/credential"
+    huge_png = blank[:16] + struct.pack(">II", 20_000, 20_000) + blank[24:]
     # fmt: off
     cases: list[tuple[str, str, dict[str, Any], int, str]] = [
-        ("POST", "/api/people", {"raw": b"{bad"}, 400, "not valid JSON"),
-        ("POST", "/api/people", {"raw": b"[1, 2]"}, 400, "JSON object"),
+        ("POST", "/api/people", {"raw": b"{bad", **JSON}, 400, "not valid JSON"),
+        ("POST", "/api/people", {"raw": b"[1, 2]", **JSON}, 400, "JSON object"),
         ("POST", "/api/people", {"raw": b""}, 400, "required"),
-        ("POST", "/api/people", {"raw": b'{"name": "a", "name": "b"}'}, 400, "twice"),
-        ("POST", "/api/people", {"raw": b'{"name": NaN}'}, 400, "NaN"),
-        ("POST", "/api/people", {"raw": b"\xff\xfe"}, 400, "JSON"),
-        ("POST", "/api/people", {"raw": b" " * 70_000}, 413, "larger"),
+        ("POST", "/api/people", {"raw": b'{"name": "a", "name": "b"}', **JSON}, 400, "twice"),
+        ("POST", "/api/people", {"raw": b'{"name": NaN}', **JSON}, 400, "NaN"),
+        ("POST", "/api/people", {"raw": b"\xff\xfe", **JSON}, 400, "JSON"),
+        ("POST", "/api/people", {"raw": b" " * 70_000, **JSON}, 413, "larger"),
+        # What once answered 500, or was taken without a word.
+        ("POST", "/api/people", {"raw": b'{"name": "A"}'}, 415, "application/json"),
+        ("POST", "/api/people", {"raw": b'{"name": "A"}', "content_type": "text/plain"}, 415,
+         "application/json"),
+        ("POST", "/api/people", {"raw": b'{"name": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+                                 **JSON}, 400, "nested too deeply"),
+        ("POST", "/api/people", {"raw": b'{"name": "A", "birth_year": ' + b"9" * 5000 + b"}",
+                                 **JSON}, 400, "more than 30 characters"),
+        ("POST", "/api/people", {"raw": b'{"name": "Li \\ud800 Wei"}', **JSON}, 400, "surrogate"),
+        ("POST", "/api/people", {"body": {"name": "Li\u0000Wei"}}, 400, "control character"),
+        ("POST", "/api/people", {"body": {"name": "Li \u202eieW"}}, 400, "text-direction"),
         ("POST", "/api/people", {"body": {}}, 400, "name"),
         ("POST", "/api/people", {"body": {"name": ""}}, 400, "name"),
         ("POST", "/api/people", {"body": {"name": "x" * 81}}, 400, "name"),
@@ -953,6 +969,8 @@ def test_bad_input_gets_a_4xx_that_says_what_is_wrong(env: Env) -> None:
         ("PATCH", p, {"body": {"disabled_methods": "pin"}}, 400, "list"),
         ("PATCH", p, {"body": {"disabled_methods": ["iris"]}}, 400, "iris"),
         ("PATCH", p, {"body": {"name": "New"}}, 400, "unknown field"),
+        ("POST", p + "/credentials", {"body": {"kind": "pin", "value": "730958",
+                                               "label": "door\u2066"}}, 400, "text-direction"),
         ("POST", p + "/consent/renew", {"body": {"agree": True, "notice_version": env.notice}},
          409, "no consent to renew"),
         ("POST", p + "/faces", {"raw": blank, "content_type": "image/png"}, 409, "R2"),
@@ -996,6 +1014,8 @@ def test_bad_input_gets_a_4xx_that_says_what_is_wrong(env: Env) -> None:
         ({"raw": blank, "content_type": "image/png"}, 422, "no face"),
         ({"raw": b"\0" * (10 * 2**20 + 1), "content_type": "image/jpeg"}, 413, "10 MiB"),
         ({"raw": b"--x--\r\n", "content_type": "multipart/form-data; boundary=x"}, 400, "image"),
+        # A few bytes that declare 20000x20000 pixels are refused before decoding (1.2 GB).
+        ({"raw": huge_png, "content_type": "image/png"}, 400, "20000x20000"),
     ):
         reply = api.post(faces_path, **kw)
         assert reply.status == status, (kw.get("content_type"), reply.data)

@@ -1,6 +1,7 @@
 """The configuration schema: errors name the key, and a face-only door is refused (R4)."""
 
 import pytest
+import yaml
 from facegate.config import DEFAULT_AGGREGATE, DEFAULT_EMBEDDER, load, parse
 from facegate.errors import ConfigError
 
@@ -96,6 +97,22 @@ def test_r12_liveness_needs_two_frames_per_decision():
     off = _raw(liveness="off")
     off["decision"] = {"votes_required": 1, "votes_window": 5}
     assert parse(off).decision.votes_required == 1
+
+
+def test_r12_a_config_holding_the_mqtt_password_must_be_private(tmp_path):
+    raw = _raw()
+    raw["mqtt"] = {"host": "127.0.0.1", "username": "facegate", "password": "s3cret-broker"}
+    path = tmp_path / "facegate.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"others can read it: run `chmod 600"):
+        load(path)
+    path.chmod(0o600)
+    assert load(path).mqtt.password == "s3cret-broker"
+    without = tmp_path / "open.yaml"  # no password: nothing to protect
+    without.write_text(yaml.safe_dump(_raw()))
+    without.chmod(0o644)
+    assert load(without).mqtt.password is None
 
 
 def test_load_reports_bad_yaml_and_missing_file(tmp_path):

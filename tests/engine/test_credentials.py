@@ -212,6 +212,25 @@ def test_r5_pin_card_and_tag_open_the_door_through_the_same_path(make_door) -> N
     assert door.stats()["granted"] == 3
 
 
+def test_r12_a_grant_the_broker_never_acknowledged_is_recorded_as_lock_offline(
+    make_door, mosquitto: Mosquitto
+) -> None:
+    """A hung broker takes the lock command on the wire but never acknowledges it: the door
+    does not count that as opened. The decision is `lock_offline` in the return value and the
+    audit log; the link counts the unacknowledged command."""
+    door = make_door()
+    person = door.resident(pin=PIN)
+    door.start()
+    mosquitto.freeze()
+    event = door.engine.present_credential(DOOR, "pin", PIN)
+    assert (event["result"], event["reason"]) == ("denied", "lock_offline")
+    assert event["person"] == {"id": person, "name": "Li Wei"}
+    assert door.link.unacknowledged_commands == 1
+    audited = [e.data for e in door.store.audit_entries(limit=1000) if e.kind == "access"]
+    assert audited[-1]["reason"] == "lock_offline"
+    mosquitto.kill()  # whatever the hung broker held is lost with it
+
+
 def test_r5_a_card_reaches_the_lock_without_transport_delay(make_door) -> None:
     """Publish -> lock command at a separate subscriber, as the latency benchmark measures it.
     Nagle's algorithm on the engine's socket used to add a delayed ACK (~40 ms) to each."""

@@ -244,17 +244,19 @@ def test_r12_unlock_caught_by_the_link_dropping_mid_send_is_not_resent(
     assert mqtt_listener.on(LOCK_TOPIC) == []
 
 
-def test_r12_unlock_sent_but_unacknowledged_when_the_link_dies_is_not_resent(
+def test_r12_unlock_unacknowledged_is_not_a_grant_and_is_not_resent(
     mosquitto: Mosquitto, mqtt_listener: Subscriber, make_link: Callable[..., MqttLink]
 ) -> None:
-    # The broker hangs: TCP still up, so the unlock is written out and publish_lock says True,
-    # but no PUBACK comes. paho would resend it (DUP) after the reconnect; the link must not.
+    # The broker hangs: TCP still up, so the unlock is written out, but no PUBACK comes. The
+    # grant is not counted: publish_lock waits a bounded time for the acknowledgement and says
+    # False (the door reports lock_offline). paho would resend it (DUP) after the reconnect;
+    # the link must not.
     link = make_link(mosquitto)
     mark = mqtt_listener.mark()
     mosquitto.freeze()
     link.publish_event("front", _event(0))  # in flight too: must be resent, unlike the unlock
-    assert link.publish_lock(LOCK_TOPIC, UNLOCK) is True
-    time.sleep(0.2)
+    assert link.publish_lock(LOCK_TOPIC, UNLOCK) is False
+    assert link.unacknowledged_commands == 1
     mosquitto.kill()
     assert _wait(lambda: not link.connected, 5.0)
     assert link.discarded_commands == 1

@@ -33,7 +33,7 @@ from custom_components.facegate.entity import engine_error
 from custom_components.facegate.switch import FacegateMethodSwitch
 
 # Two residents for the snapshots: one with live consent and a PIN, one who has not consented.
-SNAPSHOT_PEOPLE = {"Li Wei": {"consent": True, "pin": "580217"}, "Wang Fang": {}}
+SNAPSHOT_PEOPLE = {"Li Wei": {"consent": True, "pin": "587241"}, "Wang Fang": {}}
 
 
 @pytest.fixture

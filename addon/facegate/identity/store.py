@@ -30,9 +30,15 @@ from facegate.errors import (
     NotFoundError,
     TamperError,
 )
-from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialKind, lookup_key
+from facegate.identity.credentials import (
+    CREDENTIAL_KINDS,
+    CredentialError,
+    CredentialKind,
+    lookup_key,
+)
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.seal import TemplateSealer
+from facegate.plain_text import text_problem
 from facegate.vision.types import Vector
 
 DB_NAME = "facegate.db"
@@ -331,6 +337,8 @@ class IdentityStore:
         name = name.strip()
         if not 1 <= len(name) <= 80:
             raise FacegateError("a person's display name must be 1-80 characters")
+        if (problem := text_problem(name)) is not None:
+            raise FacegateError(f"a person's display name {problem}")
         this_year = dt.date.today().year
         if birth_year is not None and not this_year - 130 <= birth_year <= this_year:
             raise FacegateError(f"birth_year must be between {this_year - 130} and {this_year}")
@@ -421,6 +429,9 @@ class IdentityStore:
             raise ConsentError(f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited")
         if not signer.strip():
             raise ConsentError("consent needs the name of the person who signed it")
+        for role, signed in (("signer", signer), ("witness", witness), ("guardian", guardian)):
+            if signed is not None and (problem := text_problem(signed)) is not None:
+                raise ConsentError(f"the {role}'s name {problem}")
         if method == "paper" and not (witness and witness.strip()):
             raise ConsentError("a paper consent entered by an administrator needs a witness name")
         person = self.person(person_id)
@@ -682,6 +693,8 @@ class IdentityStore:
         """No consent needed and no personal document asked for: anyone can have one (R4)."""
         person = self.person(person_id)
         lookup = lookup_key(self._credential_secret, kind, value)
+        if (problem := text_problem(label)) is not None:
+            raise CredentialError(f"the credential's label {problem}")
         credential = Credential(
             id=uuid.uuid4().hex,
             person_id=person_id,
