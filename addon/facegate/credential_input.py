@@ -29,6 +29,7 @@ from facegate.errors import ConfigError
 
 _LOGGER = logging.getLogger("facegate.credential_input")
 QUEUE_LIMIT = 64
+FLOOD_LOG_INTERVAL_S = 60.0
 MAX_PAYLOAD_BYTES = 16 * 1024  # a zigbee2mqtt keypad report is well under 1 KiB
 MAX_CODE_CHARS = 128
 
@@ -112,6 +113,7 @@ class CredentialInputs:
         self._thread: threading.Thread | None = None
         self.ignored = 0
         self.dropped = 0
+        self._flood_logged_at = float("-inf")
 
     @property
     def count(self) -> int:
@@ -150,7 +152,14 @@ class CredentialInputs:
                 self._queue.put_nowait(_Attempt(door_id, item.kind, code, arrived))
             except queue.Full:
                 self.dropped += 1
-                _LOGGER.warning("door %s: credential input flooded; dropped a code", door_id)
+                # One line a minute at most: a flood must not fill the log either.
+                if arrived - self._flood_logged_at >= FLOOD_LOG_INTERVAL_S:
+                    self._flood_logged_at = arrived
+                    _LOGGER.warning(
+                        "door %s: credential input flooded; %d code(s) dropped so far",
+                        door_id,
+                        self.dropped,
+                    )
 
         return handle
 

@@ -172,6 +172,8 @@ class Engine:
     def housekeeping(self, *, now: float | None = None, today: dt.date | None = None) -> None:
         """Consents that expired lose their templates; people who moved out are erased (R6, R7)."""
         expired = self.store.expire_consents(now)
+        if self.credential_gate is not None:
+            self.credential_gate.summarise()
         moment = time.time() if now is None else now
         if moment - self._last_purge >= 86400:
             self._last_purge = moment
@@ -322,4 +324,6 @@ class Engine:
             worker.stop()
         for reader in self.readers.values():
             reader.stop()
+        if self.credential_gate is not None:
+            self.credential_gate.summarise(ending=True)
         self.store.close()

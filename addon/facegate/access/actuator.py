@@ -39,6 +39,39 @@ class DoorActuator:
         self._max_age = max_decision_age_s
         self._listeners = listeners or []
 
+    def refuse_quietly(
+        self, *, method: Method, reason: Reason, evidence_at: float
+    ) -> Mapping[str, object]:
+        """A signed denial for the caller alone: not published, audited or logged. The answer
+        to a code typed during a lockout, which the caller counts and summarises instead, so
+        that a flood of codes cannot fill the disk (35,000 audit rows a minute, measured)."""
+        return self._signed(method=method, result="denied", reason=reason, evidence_at=evidence_at)
+
+    def _signed(
+        self,
+        *,
+        method: Method,
+        result: Result,
+        reason: Reason,
+        evidence_at: float,
+        person_id: str | None = None,
+        person_name: str | None = None,
+        score: float | None = None,
+        liveness: Mapping[str, object] | None = None,
+    ) -> Mapping[str, object]:
+        event = AccessEvent(
+            door=self.door.id,
+            method=method,
+            result=result,
+            reason=reason,
+            person_id=person_id,
+            person_name=person_name,
+            score=score,
+            liveness=liveness,
+            latency_ms=(time.monotonic() - evidence_at) * 1000,
+        )
+        return sign(event.payload(), self._key)
+
     def decide(
         self,
         *,
@@ -64,18 +97,16 @@ class DoorActuator:
                 lock.command_topic, lock.payload_unlock
             ):
                 result, reason = "denied", "lock_offline"
-        event = AccessEvent(
-            door=self.door.id,
+        signed = self._signed(
             method=method,
             result=result,
             reason=reason,
+            evidence_at=evidence_at,
             person_id=person_id,
             person_name=person_name,
             score=score,
             liveness=liveness,
-            latency_ms=(time.monotonic() - evidence_at) * 1000,
         )
-        signed = sign(event.payload(), self._key)
         self._link.publish_event(self.door.id, signed)
         if result == "granted" or reason not in {"unknown"}:
             _LOGGER.info("door %s: %s by %s (%s)", self.door.id, result, method, reason)

@@ -17,6 +17,9 @@ Rate limiting is per door: ``max_failures`` unknown values within ``window_s`` l
 credential at that door out for ``lockout_s``, doubling for each lockout that follows another
 within a day, up to an hour. A valid credential does not reset the count:
 otherwise a resident could interleave their own PIN to keep guessing at the neighbours'.
+Codes refused during a lockout are counted, not recorded one by one: the caller still gets a
+signed denial, but nothing is published, audited or logged for each; one audit entry says how
+many were refused, and when, once the lockout is over (or the engine stops).
 Presented values are never logged, stored or put in an event.
 """
 
@@ -58,6 +61,10 @@ class _DoorState:
     rate_limited: int = 0
     lockouts: int = 0
     streak: int = 0  # lockouts in a row without a quiet day between them
+    # Codes refused during the current lockout, not yet summarised (count, first, last wall).
+    quiet_refused: int = 0
+    quiet_from: float = 0.0
+    quiet_until: float = 0.0
 
 
 MAX_LOCKOUT_S = 3600.0
@@ -116,7 +123,14 @@ class CredentialGate:
             now = self._clock()
             if now < state.locked_until:
                 state.rate_limited += 1
-                return decide("rate_limited")
+                wall = time.time()
+                if not state.quiet_refused:
+                    state.quiet_from = wall
+                state.quiet_refused, state.quiet_until = state.quiet_refused + 1, wall
+                return actuator.refuse_quietly(
+                    method=method, reason="rate_limited", evidence_at=arrived
+                )
+            self._summarise(door_id, state)
             found = self._store.find_credential(method, value)
             if found is None:
                 self._count_failure(door_id, state, now)
@@ -128,6 +142,22 @@ class CredentialGate:
             if event.get("result") == "granted":
                 state.granted += 1
             return event
+
+    def summarise(self, *, ending: bool = False) -> None:
+        """Writes the summaries of lockouts that are over (every one, when the engine stops)."""
+        for door_id, state in self._state.items():
+            with state.attempt_lock:
+                if ending or self._clock() >= state.locked_until:
+                    self._summarise(door_id, state)
+
+    def _summarise(self, door_id: str, state: _DoorState) -> None:
+        if not state.quiet_refused:
+            return
+        refused, state.quiet_refused = state.quiet_refused, 0
+        self._store.record_refusals(
+            door_id, refused=refused, first_at=state.quiet_from, last_at=state.quiet_until
+        )
+        _LOGGER.warning("door %s: %d code(s) refused during a lockout (R12)", door_id, refused)
 
     def method_enabled(self, door_id: str, method: str) -> bool:
         """Configuration says what a door has; an administrator may switch a configured method

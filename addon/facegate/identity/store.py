@@ -827,6 +827,23 @@ class IdentityStore:
                 data={k: event[k] for k in ("method", "result", "reason", "score", "latency_ms")},
             )
 
+    def record_refusals(self, door: str, *, refused: int, first_at: float, last_at: float) -> None:
+        """One entry for the codes refused during a lockout, instead of one each (R11, R12)."""
+        with self._transaction() as db:
+            self.audit.append(
+                db,
+                "access",
+                door=door,
+                data={
+                    "method": "credential",
+                    "result": "denied",
+                    "reason": "rate_limited",
+                    "refused": refused,
+                    "from": round(first_at, 3),
+                    "until": round(last_at, 3),
+                },
+            )
+
     def audit_entries(self, *, after: int = 0, limit: int = 1000) -> list[Entry]:
         with self._lock:
             return self.audit.entries(self._db, after=after, limit=limit)
