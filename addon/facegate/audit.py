@@ -26,123 +26,21 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from facegate.errors import TamperError
-
-GENESIS = "0" * 64
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    kind TEXT NOT NULL,
-    subject TEXT,
-    door TEXT,
-    data TEXT NOT NULL,
-    prev TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject);
-CREATE TABLE IF NOT EXISTS audit_checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    ts REAL NOT NULL,
-    sig TEXT NOT NULL
-);
--- Entries from keyed_from on carry keyed MACs; `hash` is the hash entry keyed_from follows.
-CREATE TABLE IF NOT EXISTS audit_anchor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    keyed_from INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    sig TEXT NOT NULL
-);
-"""
-KINDS = frozenset(
-    {
-        "notice_shown",
-        "consent_given",
-        "consent_renewed",
-        "consent_withdrawn",
-        "consent_expired",
-        "consent_needs_renewal",
-        "person_created",
-        "person_updated",
-        "enrolment",
-        "credential_added",
-        "credential_removed",
-        "access",
-        "export",
-        "erasure",
-        "config_changed",
-        "retention_purge",
-    }
+from facegate.audit_records import (
+    GENESIS,
+    KINDS,
+    Entry,
+    Head,
+    Verdict,
+    broken,
+    entry_hash,
+    entry_mac,
+    entry_of_row,
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Entry:
-    seq: int
-    ts: float
-    kind: str
-    subject: str | None
-    door: str | None
-    data: dict[str, Any]
-    prev: str
-    hash: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "ts": self.ts,
-            "kind": self.kind,
-            "subject": self.subject,
-            "door": self.door,
-            "data": self.data,
-            "prev": self.prev,
-            "hash": self.hash,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    ok: bool
-    entries: int
-    first_seq: int | None
-    last_seq: int | None
-    problem: str | None = None
-    at_seq: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "first_seq": self.first_seq,
-            "last_seq": self.last_seq,
-            "problem": self.problem,
-            "at_seq": self.at_seq,
-        }
-
-
-def entry_hash(prev: str, *fields: object) -> str:
-    """The unkeyed recipe of logs written before the anchor: sha256 over the previous hash and
-    (seq, ts, kind, subject, door, data as JSON)."""
-    body = json.dumps(list(fields), separators=(",", ":"))
-    return hashlib.sha256((prev + body).encode()).hexdigest()
-
-
-def entry_mac(key: bytes, prev: str, *fields: object) -> str:
-    """HMAC-SHA256 with the audit key over what entry_hash covers."""
-    body = json.dumps(list(fields), separators=(",", ":"))
-    return hmac.new(key, (prev + body).encode(), hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class _Head:
-    seq: int
-    hash: str
+from facegate.errors import TamperError
 
 
 class AuditLog:
@@ -153,7 +51,7 @@ class AuditLog:
         self._key = key
         self._head_path = head_path
         self._keyed_from: int | None = None  # None: an old log that could not be anchored
-        self._head: _Head | None = None  # the last head this process signed or read
+        self._head: Head | None = None  # the last head this process signed or read
 
     def _sign(self, *parts: object) -> str:
         message = "|".join(str(p) for p in parts).encode()
@@ -258,7 +156,7 @@ class AuditLog:
         with os.fdopen(descriptor, "w") as handle:
             json.dump(payload, handle)
         partial.replace(self._head_path)
-        self._head = _Head(seq=row[0], hash=row[1])
+        self._head = Head(seq=row[0], hash=row[1])
 
     def entries(
         self,
@@ -277,14 +175,14 @@ class AuditLog:
                 "SELECT * FROM audit WHERE subject = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (subject, after, limit),
             ).fetchall()
-        return [_entry(r) for r in rows]
+        return [entry_of_row(r) for r in rows]
 
     def verify(self, db: sqlite3.Connection) -> Verdict:
         anchor = db.execute("SELECT keyed_from, hash, sig FROM audit_anchor").fetchone()
         if anchor is not None and not hmac.compare_digest(
             anchor[2], self._sign("anchor", anchor[0], anchor[1])
         ):
-            return _broken(0, None, None, anchor[0], "the audit anchor's signature is wrong")
+            return broken(0, None, None, anchor[0], "the audit anchor's signature is wrong")
         return self._verify(db, keyed_from=None if anchor is None else (anchor[0], anchor[1]))
 
     def _verify(self, db: sqlite3.Connection, *, keyed_from: tuple[int, str] | None) -> Verdict:
@@ -292,14 +190,14 @@ class AuditLog:
         expected_seq, prev = 1, GENESIS
         if checkpoint is not None:
             if not hmac.compare_digest(checkpoint[3], self._sign("checkpoint", *checkpoint[:3])):
-                return _broken(
+                return broken(
                     0, None, None, checkpoint[0], "the retention checkpoint's signature is wrong"
                 )
             expected_seq, prev = checkpoint[0] + 1, checkpoint[1]
         head = self._read_head()
         count, first, last = 0, None, None
         for row in db.execute("SELECT * FROM audit ORDER BY seq"):
-            entry = _entry(row)
+            entry = entry_of_row(row)
             problem = self._entry_problem(
                 entry,
                 row["data"],
@@ -309,12 +207,12 @@ class AuditLog:
                 head=head,
             )
             if problem is not None:
-                return _broken(count, first, last, entry.seq, problem)
+                return broken(count, first, last, entry.seq, problem)
             prev, expected_seq = entry.hash, entry.seq + 1
             count, first, last = count + 1, first or entry.seq, entry.seq
         problem, at = self._head_problem(head, count, first, last, anchored=keyed_from is not None)
         if problem is not None:
-            return _broken(count, first, last, at, problem)
+            return broken(count, first, last, at, problem)
         return Verdict(ok=True, entries=count, first_seq=first, last_seq=last)
 
     def _entry_problem(
@@ -368,7 +266,7 @@ class AuditLog:
             return "the signed head names a purged entry", seq
         return None, None
 
-    def _signed_head(self) -> _Head | None:
+    def _signed_head(self) -> Head | None:
         head = self._read_head()
         if head is None:
             return None
@@ -377,7 +275,7 @@ class AuditLog:
             raise TamperError("the audit log's signed head file is unreadable")
         if not hmac.compare_digest(str(head.get("sig")), self._sign("head", seq, digest)):
             raise TamperError("the audit log's signed head file was altered")
-        return _Head(seq=seq, hash=digest)
+        return Head(seq=seq, hash=digest)
 
     def _read_head(self) -> dict[str, Any] | None:
         try:
@@ -407,24 +305,3 @@ class AuditLog:
         )
         self.append(db, "retention_purge", data={"removed": removed, "through_seq": last})
         return int(removed)
-
-
-def _entry(row: sqlite3.Row) -> Entry:
-    return Entry(
-        seq=row["seq"],
-        ts=row["ts"],
-        kind=row["kind"],
-        subject=row["subject"],
-        door=row["door"],
-        data=json.loads(row["data"]),
-        prev=row["prev"],
-        hash=row["hash"],
-    )
-
-
-def _broken(
-    count: int, first: int | None, last: int | None, at: int | None, problem: str
-) -> Verdict:
-    return Verdict(
-        ok=False, entries=count, first_seq=first, last_seq=last, problem=problem, at_seq=at
-    )

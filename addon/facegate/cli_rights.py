@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from facegate.audit import Verdict
+from facegate.audit_records import Verdict
 from facegate.config import Config, load
 from facegate.errors import FacegateError
 from facegate.identity.store import DB_NAME, IdentityStore

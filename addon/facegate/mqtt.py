@@ -29,11 +29,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import socket
 import ssl
 import threading
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +41,12 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from facegate.errors import FacegateError
+from facegate.mqtt_backlog import EventBacklog, acked
+from facegate.mqtt_wire import CredentialHandler, check_topic, credential_dispatch, no_delay
 
 _log = logging.getLogger("facegate.mqtt")
 _paho_log = logging.getLogger("facegate.mqtt.paho")
 
-BACKLOG_LIMIT = 1000
 _QOS = 1
 _CONNECT_TIMEOUT_S = 5.0
 _RECONNECT_MIN_S = 1
@@ -56,33 +55,6 @@ _STOP_TIMEOUT_S = 5.0
 # How long a grant waits for the broker to acknowledge the lock command (PUBACK). On loopback
 # it takes about a millisecond; a broker that has not taken it by now is not trusted with it.
 PUBACK_WAIT_S = 1.0
-
-CredentialHandler = Callable[[str, bytes], None]
-
-
-def _check_topic(what: str, topic: str, *, wildcards: bool = False) -> None:
-    if not topic or "\0" in topic:
-        raise FacegateError(f"MQTT {what} must be a non-empty topic without NUL characters")
-    if not wildcards and ("+" in topic or "#" in topic):
-        raise FacegateError(f"MQTT {what} {topic!r} must not contain the wildcards + or #")
-
-
-def _acked(info: mqtt.MQTTMessageInfo) -> bool:
-    # is_published() raises for messages paho refused; those are not acknowledged either.
-    try:
-        return info.is_published()
-    except (ValueError, RuntimeError):
-        return False
-
-
-def _no_delay(_client: mqtt.Client, _userdata: Any, sock: object) -> None:
-    # paho leaves Nagle's algorithm on. It would hold a lock command back until the broker
-    # acknowledged the previous small write - typically the PUBACK for the keypad code that
-    # caused the unlock - and the broker's delayed ACK makes that ~40 ms on Linux (R5: a
-    # credential must be as quick as a face; measured in benchmarks/latency.py).
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class MqttLink:
@@ -100,7 +72,7 @@ class MqttLink:
         tls_ca: Path | None = None,
         keepalive: int = 30,
     ) -> None:
-        _check_topic("prefix", prefix)
+        check_topic("prefix", prefix)
         if prefix.startswith("/") or prefix.endswith("/"):
             raise FacegateError(f"MQTT prefix {prefix!r} must not start or end with '/'")
         if tls_ca is not None and not tls_ca.is_file():
@@ -119,12 +91,9 @@ class MqttLink:
         # that take it (connect, disconnect) run outside them, and no on_publish is installed.
         self._lock = threading.Lock()
         self._up = threading.Event()
-        self._backlog: deque[tuple[str, bytes]] = deque()
-        self._dropped_total = 0
-        self._dropped_since_up = 0
+        self._events = EventBacklog()
         self._discarded_commands = 0
         self._unacknowledged_commands = 0
-        self._sent_events: dict[int, mqtt.MQTTMessageInfo] = {}
         self._subscriptions: dict[str, CredentialHandler] = {}
         self._ignored_retained: set[str] = set()
         self._started = False
@@ -158,7 +127,7 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         self._client = client
 
     def __repr__(self) -> str:
@@ -211,13 +180,13 @@ class MqttLink:
     def held_events(self) -> int:
         """Access events waiting for the link to come back."""
         with self._lock:
-            return len(self._backlog)
+            return len(self._events)
 
     @property
     def dropped_events(self) -> int:
         """Access events dropped because the backlog was full (oldest first)."""
         with self._lock:
-            return self._dropped_total
+            return self._events.dropped_total
 
     @property
     def discarded_commands(self) -> int:
@@ -249,10 +218,9 @@ class MqttLink:
             raise FacegateError(f"access event for door {door!r} is not valid JSON: {exc}") from exc
         topic = f"{self._prefix}/{door}/access"
         with self._lock:
-            self._backlog.append((topic, payload))
-            self._trim_backlog_locked()
+            self._events.hold(topic, payload)
             if self._up.is_set():
-                self._flush_locked()
+                self._events.flush(self._client)
 
     def publish_lock(self, topic: str, payload: str) -> bool:
         """Send a lock command (QoS 1, not retained) now, or not at all.
@@ -265,7 +233,7 @@ class MqttLink:
         that stalls may still reach the lock when the broker wakes: no client can take a
         packet back. The decision then says ``lock_offline``, the safe side of the record.)
         """
-        _check_topic("lock command topic", topic)
+        check_topic("lock command topic", topic)
         with self._lock:
             if not (self._up.is_set() and self._client.is_connected()):
                 _log.warning("lock command to %s refused: broker link is down (R12)", topic)
@@ -282,7 +250,7 @@ class MqttLink:
         # Outside the lock: the network thread takes it to handle the PUBACK or a disconnect.
         with contextlib.suppress(RuntimeError, ValueError):
             info.wait_for_publish(timeout=PUBACK_WAIT_S)
-        if not info.is_published():
+        if not acked(info):
             with self._lock:
                 self._unacknowledged_commands += 1
             _log.warning(
@@ -303,20 +271,9 @@ class MqttLink:
         on (re)subscription is not a person at the keypad now (R12). Handlers run on the
         network thread and must return quickly.
         """
-        _check_topic("credential topic", topic, wildcards=True)
+        check_topic("credential topic", topic, wildcards=True)
 
-        def dispatch(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-            if message.retain:
-                # Only the network thread touches this set, so it needs no lock.
-                if message.topic not in self._ignored_retained:
-                    self._ignored_retained.add(message.topic)
-                    _log.warning("ignoring retained message on credential topic %s", message.topic)
-                return
-            try:
-                handler(message.topic, bytes(message.payload))
-            except Exception as exc:
-                # Type only: the exception text could carry the code that was typed.
-                _log.error("credential handler for %s failed: %s", topic, type(exc).__name__)
+        dispatch = credential_dispatch(topic, handler, self._ignored_retained)
 
         with self._lock:
             self._subscriptions[topic] = handler
@@ -345,10 +302,10 @@ class MqttLink:
             for topic in self._subscriptions:
                 client.subscribe(topic, qos=_QOS)
             client.publish(self._status_topic, "online", qos=_QOS, retain=True)
-            held = len(self._backlog)
-            dropped, self._dropped_since_up = self._dropped_since_up, 0
+            held = len(self._events)
+            dropped = self._events.take_dropped_since_up()
             self._up.set()
-            self._flush_locked()
+            self._events.flush(self._client)
             again = self._ever_up
             self._ever_up = True
             self._problem = None
@@ -417,47 +374,15 @@ class MqttLink:
         events: list[tuple[str, bytes]] = []
         discarded = 0
         for message in leftovers:
-            sent = self._sent_events.get(message.mid)
-            # Identity, not just the mid: mids wrap, and only our own event publishes go back.
-            if sent is not None and sent is message.info:
+            # Only our own event publishes go back.
+            if self._events.is_ours(message):
                 events.append((message.topic, bytes(message.payload)))
             elif message.topic != self._status_topic:
                 discarded += 1
-        self._sent_events.clear()
-        self._backlog.extendleft(reversed(events))
-        self._trim_backlog_locked()
+        self._events.put_back(events)
         if discarded:
             self._discarded_commands += discarded
             _log.warning(
                 "discarded %d unacknowledged lock command(s); they will not be resent (R12)",
                 discarded,
             )
-
-    def _flush_locked(self) -> None:
-        while self._backlog:
-            topic, payload = self._backlog[0]
-            info = self._client.publish(topic, payload, qos=_QOS, retain=False)
-            if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
-                # paho kept it; the reclaim on disconnect puts it back ahead of the rest.
-                self._sent_events[info.mid] = info
-                self._backlog.popleft()
-                return
-            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                return  # stays held; retried on the next publish or reconnect
-            self._sent_events[info.mid] = info
-            self._backlog.popleft()
-        if len(self._sent_events) > 4 * BACKLOG_LIMIT:
-            self._sent_events = {m: i for m, i in self._sent_events.items() if not _acked(i)}
-
-    def _trim_backlog_locked(self) -> None:
-        excess = len(self._backlog) - BACKLOG_LIMIT
-        if excess <= 0:
-            return
-        for _ in range(excess):
-            self._backlog.popleft()
-        if self._dropped_since_up == 0:
-            _log.warning(
-                "MQTT event backlog full (%d): dropping the oldest held events", BACKLOG_LIMIT
-            )
-        self._dropped_since_up += excess
-        self._dropped_total += excess

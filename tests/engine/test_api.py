@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from conftest_mqtt import Mosquitto, Subscriber, free_port
 from facegate import __version__
-from facegate.audit import entry_hash
+from facegate.audit_records import entry_hash
 from facegate.capture import CameraReader
 from facegate.config import DEFAULT_MAX_FAILURES, Config, parse
 from facegate.engine import Engine

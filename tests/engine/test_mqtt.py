@@ -19,7 +19,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from facegate.broker import EmbeddedBroker
 from facegate.errors import FacegateError
-from facegate.mqtt import BACKLOG_LIMIT, MqttLink
+from facegate.mqtt import MqttLink
+from facegate.mqtt_backlog import BACKLOG_LIMIT
 
 if TYPE_CHECKING:  # imported by pytest as a plugin; importing it here first would skip rewriting
     from conftest_mqtt import Mosquitto, MosquittoFactory, Received, Subscriber, SubscriberFactory

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from facegate.audit import entry_hash
+from facegate.audit_records import entry_hash
 from facegate.config import load
 from facegate.errors import TamperError
 from facegate.identity.store import AUDIT_HEAD_NAME, AUDIT_KEY_NAME, DB_NAME, IdentityStore

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from facegate.audit import SCHEMA as AUDIT_SCHEMA
-from facegate.audit import AuditLog, Entry, Verdict
+from facegate.audit import AuditLog
+from facegate.audit_records import SCHEMA as AUDIT_SCHEMA
+from facegate.audit_records import Entry, Verdict
 from facegate.errors import (
     ConsentError,
     CredentialInUseError,

@@ -1,0 +1,144 @@
+"""What the audit log is made of: its table, its entry kinds, an entry and a verdict, and the
+recipes of its hashes (the keyed MAC, and the public SHA-256 of logs written before it)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT,
+    door TEXT,
+    data TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject);
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    ts REAL NOT NULL,
+    sig TEXT NOT NULL
+);
+-- Entries from keyed_from on carry keyed MACs; `hash` is the hash entry keyed_from follows.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    keyed_from INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    sig TEXT NOT NULL
+);
+"""
+KINDS = frozenset(
+    {
+        "notice_shown",
+        "consent_given",
+        "consent_renewed",
+        "consent_withdrawn",
+        "consent_expired",
+        "consent_needs_renewal",
+        "person_created",
+        "person_updated",
+        "enrolment",
+        "credential_added",
+        "credential_removed",
+        "access",
+        "export",
+        "erasure",
+        "config_changed",
+        "retention_purge",
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entry:
+    seq: int
+    ts: float
+    kind: str
+    subject: str | None
+    door: str | None
+    data: dict[str, Any]
+    prev: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "kind": self.kind,
+            "subject": self.subject,
+            "door": self.door,
+            "data": self.data,
+            "prev": self.prev,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    ok: bool
+    entries: int
+    first_seq: int | None
+    last_seq: int | None
+    problem: str | None = None
+    at_seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "problem": self.problem,
+            "at_seq": self.at_seq,
+        }
+
+
+def entry_hash(prev: str, *fields: object) -> str:
+    """The unkeyed recipe of logs written before the anchor: sha256 over the previous hash and
+    (seq, ts, kind, subject, door, data as JSON)."""
+    body = json.dumps(list(fields), separators=(",", ":"))
+    return hashlib.sha256((prev + body).encode()).hexdigest()
+
+
+def entry_mac(key: bytes, prev: str, *fields: object) -> str:
+    """HMAC-SHA256 with the audit key over what entry_hash covers."""
+    body = json.dumps(list(fields), separators=(",", ":"))
+    return hmac.new(key, (prev + body).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    hash: str
+
+
+def entry_of_row(row: sqlite3.Row) -> Entry:
+    return Entry(
+        seq=row["seq"],
+        ts=row["ts"],
+        kind=row["kind"],
+        subject=row["subject"],
+        door=row["door"],
+        data=json.loads(row["data"]),
+        prev=row["prev"],
+        hash=row["hash"],
+    )
+
+
+def broken(
+    count: int, first: int | None, last: int | None, at: int | None, problem: str
+) -> Verdict:
+    return Verdict(
+        ok=False, entries=count, first_seq=first, last_seq=last, problem=problem, at_seq=at
+    )
