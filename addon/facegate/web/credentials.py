@@ -1,0 +1,100 @@
+"""The credential endpoints (R4, R5): give a person a PIN, card, tag or phone, take it away,
+and present one at a door through the same decision as a face."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from facegate.access.credential_gate import UnknownDoorError
+from facegate.engine import Engine
+from facegate.errors import FacegateError, TooManyChangesError
+from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError
+from facegate.web import body
+from facegate.web.body import fail
+from facegate.web.replies import call, error_reply, reply
+
+
+class CredentialRoutes:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        existing_person: Callable[[web.Request], Awaitable[str]],
+        changed: Callable[[str, str | None], Awaitable[None]],
+    ) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self._existing_person = existing_person
+        self._changed = changed
+
+    async def add_credential(self, request: web.Request) -> web.Response:
+        person_id = await self._existing_person(request)
+        data = await body.json_object(request)
+        body.only(data, ("kind", "value", "label"))
+        kind = body.choice(data, "kind", CREDENTIAL_KINDS)
+        value = data.get("value")
+        if not isinstance(value, str):
+            fail(
+                400,
+                "field 'value' is required and must be a string (send a PIN as \"123456\", so "
+                "leading zeros are kept)",
+            )
+        label = body.text(data, "label", max_length=60) or ""
+        try:
+            credential = await call(
+                self.engine.add_credential,
+                person_id,
+                kind,  # checked against CREDENTIAL_KINDS
+                value,
+                label,
+            )
+        except CredentialError as error:
+            fail(400, str(error))
+        except TooManyChangesError as error:
+            return error_reply(
+                429, str(error), {"Retry-After": str(math.ceil(error.retry_after_s))}
+            )
+        except FacegateError as error:
+            fail(409, str(error))
+        await self._changed("credentials", person_id)
+        # Never the value: the store does not even hold it in clear.
+        return reply(
+            {"id": credential.id, "kind": credential.kind, "label": credential.label},
+            status=201,
+        )
+
+    async def remove_credential(self, request: web.Request) -> web.Response:
+        person_id = await self._existing_person(request)
+        credential_id = request.match_info["credential_id"]
+        held = await call(self.store.credentials, person_id)
+        if credential_id not in {c.id for c in held}:
+            fail(404, f"person {person_id} has no credential {credential_id}")
+        await call(self.store.remove_credential, person_id, credential_id)
+        await self._changed("credentials", person_id)
+        return reply({"removed": credential_id})
+
+    async def access_credential(self, request: web.Request) -> web.Response:
+        data = await body.json_object(request)
+        body.only(data, ("door", "kind", "value"))
+        door_id = body.required_text(data, "door", max_length=64)
+        kind = body.choice(data, "kind", CREDENTIAL_KINDS)
+        value = data.get("value")
+        if not isinstance(value, str) or not value:
+            fail(400, "field 'value' is required and must be a non-empty string")
+        if len(value) > 256:
+            fail(400, "field 'value' must be at most 256 characters")
+        if door_id not in self.engine.config.doors:
+            fail(404, f"no door with id {door_id}")
+        try:
+            # The same decision, lock command, signed event and audit entry as a face (R5).
+            event = await call(self.engine.present_credential, door_id, kind, value)
+        except UnknownDoorError as error:
+            fail(404, str(error))
+        except CredentialError as error:
+            fail(400, str(error))
+        except FacegateError as error:
+            fail(409, str(error))
+        return reply(dict(event))

@@ -1,0 +1,29 @@
+"""How every handler answers: JSON as people read it, errors in one shape, and blocking
+store work kept off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+T = TypeVar("T")
+_dumps = partial(json.dumps, ensure_ascii=False)
+
+
+def reply(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Chinese text as text, not \u escapes: the notice is read by people too.
+    return web.json_response(data, status=status, headers=headers, dumps=_dumps)
+
+
+def error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return reply({"error": message}, status=status, headers=headers)
+
+
+async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Blocking store work off the loop."""
+    return await asyncio.to_thread(function, *args, **kwargs)
