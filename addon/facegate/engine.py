@@ -26,7 +26,8 @@ from facegate.door import DoorWorker, FrameReport
 from facegate.errors import FacegateError, TamperError
 from facegate.identity.credentials import CredentialKind
 from facegate.identity.keys import load_or_create_key
-from facegate.identity.store import Credential, IdentityStore
+from facegate.identity.records import Credential
+from facegate.identity.store import IdentityStore
 from facegate.models import MODELS, verify_all
 from facegate.notice import build_notice, publish_notice
 from facegate.vision.analyzer import FaceAnalyzer

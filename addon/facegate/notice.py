@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 
 from facegate.config import Config
-from facegate.identity.store import DEFAULT_CONSENT_DAYS, IdentityStore
+from facegate.identity.records import DEFAULT_CONSENT_DAYS
+from facegate.identity.store import IdentityStore
 
 _METHOD_NAMES = {
     "en": {"pin": "PIN code", "card": "card", "tag": "NFC tag", "phone": "phone"},

@@ -6,7 +6,7 @@ import pytest
 from facegate.access.gallery import Gallery, Match, Ranking
 from facegate.access.policy import Calibration, DecisionPolicy, ImpostorTail, Verdict
 from facegate.access.vote import TrackWindow, VoteWindow
-from facegate.identity.store import StoredTemplate
+from facegate.identity.records import StoredTemplate
 
 
 def _verdict(person: str | None, score: float, reason: str | None = None) -> Verdict:

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from facegate.identity.store import StoredTemplate
+from facegate.identity.records import StoredTemplate
 from facegate.vision.types import Vector
 
 # How a person's enrolment images are matched. Every image's vector is stored either way, so the

@@ -21,12 +21,7 @@ from aiohttp.typedefs import Handler, Middleware
 import facegate
 from facegate.config import METHODS
 from facegate.engine import Engine
-from facegate.errors import (
-    ConsentError,
-    EnrolmentError,
-    FacegateError,
-    TamperError,
-)
+from facegate.errors import ConsentError, EnrolmentError, FacegateError, TamperError
 from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
 from facegate.web import body

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from facegate.engine import Engine
 from facegate.errors import ConsentError
-from facegate.identity.store import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS
+from facegate.identity.records import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS
 from facegate.web import body
 from facegate.web.body import fail
 from facegate.web.replies import call, reply

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from facegate.config import METHODS
 from facegate.engine import Engine
-from facegate.identity.store import Consent
+from facegate.identity.records import Consent
 from facegate.web import body
 from facegate.web.body import fail
 from facegate.web.replies import call, reply

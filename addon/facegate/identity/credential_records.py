@@ -1,0 +1,113 @@
+"""Credentials (R4, R5): a PIN, card, tag or phone kept only as a keyed hash, unique, and
+looked up as fast as a face is matched."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+
+from facegate.errors import CredentialInUseError, FacegateError, NotFoundError
+from facegate.identity.credentials import CredentialError, CredentialKind, lookup_key
+from facegate.identity.records import Credential, Person
+from facegate.identity.store_core import StoreCore
+from facegate.plain_text import text_problem
+
+
+class CredentialRecords(StoreCore):
+    # Credentials ---------------------------------------------------------------------------
+
+    def add_credential(
+        self, person_id: str, kind: CredentialKind, value: str, label: str = ""
+    ) -> Credential:
+        """No consent needed and no personal document asked for: anyone can have one (R4)."""
+        person = self.person(person_id)
+        lookup = lookup_key(self._credential_secret, kind, value)
+        if (problem := text_problem(label)) is not None:
+            raise CredentialError(f"the credential's label {problem}")
+        credential = Credential(
+            id=uuid.uuid4().hex,
+            person_id=person_id,
+            kind=kind,
+            label=label.strip()[:60],
+            created_at=time.time(),
+        )
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        credential.id,
+                        person_id,
+                        kind,
+                        credential.label,
+                        lookup,
+                        credential.created_at,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise CredentialInUseError(
+                    f"this {kind} is already in use; choose another"
+                ) from None
+            self.audit.append(
+                db,
+                "credential_added",
+                subject=person.audit_ref,
+                data={"credential_id": credential.id, "kind": kind},
+            )
+        return credential
+
+    def remove_credential(self, person_id: str, credential_id: str) -> None:
+        person = self.person(person_id)
+        with self._transaction() as db:
+            removed = db.execute(
+                "DELETE FROM credentials WHERE id = ? AND person_id = ?", (credential_id, person_id)
+            ).rowcount
+            if not removed:
+                raise NotFoundError(f"person has no credential {credential_id}")
+            self.audit.append(
+                db,
+                "credential_removed",
+                subject=person.audit_ref,
+                data={"credential_id": credential_id},
+            )
+
+    def credentials(self, person_id: str) -> list[Credential]:
+        rows = self._query(
+            "SELECT id, person_id, kind, label, created_at FROM credentials "
+            "WHERE person_id = ? ORDER BY created_at",
+            (person_id,),
+        )
+        return [
+            Credential(
+                id=r["id"],
+                person_id=r["person_id"],
+                kind=r["kind"],
+                label=r["label"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    def find_credential(self, kind: CredentialKind, value: str) -> tuple[Person, Credential] | None:
+        """The holder of a presented credential; None for an unknown or malformed value."""
+        try:
+            lookup = lookup_key(self._credential_secret, kind, value)
+        except FacegateError:
+            return None
+        rows = self._query(
+            "SELECT id, person_id, kind, label, created_at FROM credentials "
+            "WHERE lookup = ? AND kind = ?",
+            (lookup, kind),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        credential = Credential(
+            id=row["id"],
+            person_id=row["person_id"],
+            kind=row["kind"],
+            label=row["label"],
+            created_at=row["created_at"],
+        )
+        return self.person(row["person_id"]), credential

@@ -1,0 +1,239 @@
+"""What the identity store holds: its tables, and the records it hands out (a person, a
+consent, a credential without its value, a template, an erasure's receipt)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from facegate.errors import FacegateError, TamperError
+from facegate.identity.credentials import CredentialKind
+from facegate.vision.types import Vector
+
+DEFAULT_CONSENT_DAYS = 365
+MAX_CONSENT_DAYS = 3 * 365  # no grant is perpetual (R6)
+GUARDIAN_AGE = 14  # SPC art. 2(3), PIPL art. 31: under 14 a guardian consents
+ConsentMethod = Literal["signed_name", "checkbox", "paper"]
+EraseReason = Literal["request", "withdrawal", "expiry", "move_out"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notices (
+    version TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    text_en TEXT NOT NULL,
+    text_zh TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS people (
+    id TEXT PRIMARY KEY,
+    audit_ref TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 80),
+    birth_year INTEGER,
+    minor INTEGER NOT NULL DEFAULT 0,
+    leaves_on TEXT,
+    disabled_methods TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consents (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    notice_version TEXT NOT NULL,
+    method TEXT NOT NULL CHECK (method IN ('signed_name', 'checkbox', 'paper')),
+    signer TEXT NOT NULL CHECK (length(signer) >= 1),
+    witness TEXT,
+    guardian TEXT,
+    entered_by TEXT,
+    given_at REAL NOT NULL,
+    expires_at REAL NOT NULL CHECK (expires_at > given_at),
+    renewed_at REAL,
+    withdrawn_at REAL,
+    needs_renewal INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS templates (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    consent_id TEXT NOT NULL REFERENCES consents(id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS templates_by_embedder ON templates(embedder);
+CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('pin', 'card', 'tag', 'phone')),
+    label TEXT NOT NULL DEFAULT '',
+    lookup TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS engine_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS door_methods (
+    door TEXT NOT NULL,
+    method TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    PRIMARY KEY (door, method)
+);
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Person:
+    id: str
+    name: str
+    created_at: float
+    audit_ref: str
+    birth_year: int | None = None
+    minor: bool = False
+    leaves_on: str | None = None  # ISO date: the day the person moves out
+    disabled_methods: tuple[str, ...] = ()
+
+    def needs_guardian(self, today: dt.date | None = None) -> bool:
+        year = (today or dt.date.today()).year
+        return self.minor or (self.birth_year is not None and year - self.birth_year < GUARDIAN_AGE)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "birth_year": self.birth_year,
+            "minor": self.minor,
+            "leaves_on": self.leaves_on,
+            "disabled_methods": list(self.disabled_methods),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consent:
+    id: str
+    person_id: str
+    notice_version: str
+    method: ConsentMethod
+    signer: str
+    witness: str | None
+    guardian: str | None
+    given_at: float
+    expires_at: float
+    withdrawn_at: float | None
+    entered_by: str | None = None
+    renewed_at: float | None = None
+    needs_renewal: bool = False
+
+    def live(self, now: float) -> bool:
+        return self.withdrawn_at is None and now < self.expires_at and not self.needs_renewal
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "notice_version": self.notice_version,
+            "method": self.method,
+            "signer": self.signer,
+            "witness": self.witness,
+            "guardian": self.guardian,
+            "entered_by": self.entered_by,
+            "given_at": self.given_at,
+            "expires_at": self.expires_at,
+            "renewed_at": self.renewed_at,
+            "withdrawn_at": self.withdrawn_at,
+            "needs_renewal": self.needs_renewal,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Credential:
+    id: str
+    person_id: str
+    kind: CredentialKind
+    label: str
+    created_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        # Type and label only: the secret is not even held in clear by the store.
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "label": self.label,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredTemplate:
+    """A template opened for matching, with the consent it stands on."""
+
+    id: str
+    person_id: str
+    person_name: str
+    vector: Vector
+    consent_expires_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateLoad:
+    templates: list[StoredTemplate]
+    refused: list[TamperError]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletionReceipt:
+    receipt_id: str
+    reason: EraseReason
+    erased_at: float
+    deleted: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "receipt_id": self.receipt_id,
+            "reason": self.reason,
+            "erased_at": self.erased_at,
+            "deleted": self.deleted,
+            "statement": "The person's record, face templates, credentials and consent "
+            "records were deleted from this installation. Audit entries remain under a "
+            "pseudonym that no longer links to the person.",
+        }
+
+
+def iso_date(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise FacegateError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def person_of_row(row: sqlite3.Row) -> Person:
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        audit_ref=row["audit_ref"],
+        birth_year=row["birth_year"],
+        minor=bool(row["minor"]),
+        leaves_on=row["leaves_on"],
+        disabled_methods=tuple(json.loads(row["disabled_methods"])),
+    )
+
+
+def consent_of_row(row: sqlite3.Row) -> Consent:
+    return Consent(
+        id=row["id"],
+        person_id=row["person_id"],
+        notice_version=row["notice_version"],
+        method=row["method"],
+        signer=row["signer"],
+        witness=row["witness"],
+        guardian=row["guardian"],
+        entered_by=row["entered_by"],
+        given_at=row["given_at"],
+        expires_at=row["expires_at"],
+        renewed_at=row["renewed_at"],
+        withdrawn_at=row["withdrawn_at"],
+        needs_renewal=bool(row["needs_renewal"]),
+    )
