@@ -136,13 +136,15 @@ class DoorWorker:
         now = time.monotonic()
         cooldown = self._decision.cooldown_s
         verdict = outcome.verdict
+        denials_quiet = now - self._denied_at < cooldown
+        granted_lately = (
+            verdict.person_id is not None
+            and now - self._granted_at.get(verdict.person_id, -1e9) < cooldown
+        )
         # Nothing would be said whatever liveness says, so its judgement (a few milliseconds) is
         # spared: a stranger while denials are cooling down, or a resident let in moments ago
         # (the door is open; a picture of them now is refused again once the cooldown ends).
-        if verdict.person_id is None:
-            if now - self._denied_at < cooldown:
-                return None
-        elif now - self._granted_at.get(verdict.person_id, -1e9) < cooldown:
+        if granted_lately or (verdict.person_id is None and denials_quiet):
             return None
         started = time.perf_counter()
         judged = outcome.liveness
@@ -150,7 +152,7 @@ class DoorWorker:
         liveness = judged.to_json() if judged is not None else None
         spoof = judged is not None and not judged.live
         if verdict.person_id is None or spoof:
-            if now - self._denied_at < cooldown:
+            if denials_quiet:
                 return None
             self._denied_at = now
             # A face that is not alive is denied before anything is said about whom it shows
@@ -164,8 +166,6 @@ class DoorWorker:
                 evidence_at=outcome.last_at,
             )
             return "denied"
-        if now - self._granted_at.get(verdict.person_id, -1e9) < cooldown:
-            return None
         self._granted_at[verdict.person_id] = now
         # Consent is checked again at decision time: it may have expired since the gallery
         # was loaded (R6).

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from facegate.access.credential_gate import MAX_LOCKOUT_S, STREAK_RESET_S
+from facegate.access.credential_gate import counted_failures, next_lockout
 from facegate.config import CredentialsConfig
 from facegate.errors import CredentialInUseError, TooManyChangesError
 
@@ -30,7 +30,6 @@ class _PersonState:
     refused: deque[float] = field(default_factory=deque)
     paused_until: float = float("-inf")
     streak: int = 0
-    last_pause: float = float("-inf")
 
 
 class CredentialChangeGate:
@@ -63,13 +62,8 @@ class CredentialChangeGate:
     def _refused(self, state: _PersonState) -> None:
         with self._lock:
             now = self._clock()
-            state.refused.append(now)
-            while state.refused and now - state.refused[0] > self._limits.window_s:
-                state.refused.popleft()
-            if len(state.refused) < self._limits.max_failures:
+            if counted_failures(state.refused, now, self._limits) < self._limits.max_failures:
                 return
             state.refused.clear()
-            state.streak = state.streak + 1 if now - state.last_pause < STREAK_RESET_S else 0
-            state.last_pause = now
-            pause = min(self._limits.lockout_s * 2**state.streak, MAX_LOCKOUT_S)
+            state.streak, pause = next_lockout(state.streak, state.paused_until, now, self._limits)
             state.paused_until = now + pause

@@ -71,6 +71,28 @@ MAX_LOCKOUT_S = 3600.0
 STREAK_RESET_S = 86400.0
 
 
+def counted_failures(recent: deque[float], now: float, limits: CredentialsConfig) -> int:
+    """Adds a failure at `now` to `recent` and says how many fall within the window."""
+    recent.append(now)
+    while recent and recent[0] <= now - limits.window_s:
+        recent.popleft()
+    return len(recent)
+
+
+def next_lockout(
+    streak: int, locked_until: float, now: float, limits: CredentialsConfig
+) -> tuple[int, float]:
+    """The lockout that starts now: (the new streak, its length in seconds).
+
+    Each lockout that follows another within a day doubles, up to an hour: a fixed minute would
+    still allow ~7,000 guesses a day, enough to hit one of a hundred residents' 6-digit PINs
+    within days; doubling brings it to ~150, while a vandal can keep the keypad shut for at most
+    an hour at a time.
+    """
+    streak = 1 if now - locked_until > STREAK_RESET_S else streak + 1
+    return streak, min(limits.lockout_s * 2 ** (streak - 1), MAX_LOCKOUT_S)
+
+
 class CredentialGate:
     def __init__(
         self,
@@ -183,20 +205,12 @@ class CredentialGate:
 
     def _count_failure(self, door_id: str, state: _DoorState, now: float) -> None:
         state.failures += 1
-        recent = state.recent_failures
-        recent.append(now)
-        while recent and recent[0] <= now - self._limits.window_s:
-            recent.popleft()
-        if len(recent) >= self._limits.max_failures:
+        if counted_failures(state.recent_failures, now, self._limits) >= self._limits.max_failures:
             # The failures that caused a lockout are spent: after it, a fresh count starts.
-            recent.clear()
-            # Each lockout that follows another within a day doubles, up to an hour: a fixed
-            # minute would still allow ~7,000 guesses a day, enough to hit one of a hundred
-            # residents' 6-digit PINs within days; doubling brings it to ~150, while a
-            # vandal can keep the keypad shut for at most an hour at a time.
-            quiet_since = now - state.locked_until
-            state.streak = 1 if quiet_since > STREAK_RESET_S else state.streak + 1
-            duration = min(self._limits.lockout_s * 2 ** (state.streak - 1), MAX_LOCKOUT_S)
+            state.recent_failures.clear()
+            state.streak, duration = next_lockout(
+                state.streak, state.locked_until, now, self._limits
+            )
             state.locked_until = now + duration
             state.lockouts += 1
             _LOGGER.warning(
