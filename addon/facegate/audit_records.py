@@ -56,6 +56,8 @@ KINDS = frozenset(
         "erasure",
         "config_changed",
         "retention_purge",
+        "rows_sealed",  # identity/row_seal.py: the rows got their MACs (once per database)
+        "guessing_attack",  # access/credential_gate.py: a method at a door was locked out
     }
 )
 

@@ -1,4 +1,5 @@
-"""The `facegate` command: run, demo, enroll, eval, calibrate, models, audit, person, notice."""
+"""The `facegate` command: run, demo, enroll, eval, calibrate, models, audit, person, notice,
+mqtt acl."""
 
 from __future__ import annotations
 
@@ -128,6 +129,35 @@ def _enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mqtt_acl(args: argparse.Namespace) -> int:
+    from facegate.config import load
+    from facegate.mqtt_acl import Accounts, Listener, write_broker_files
+
+    config = load(Path(args.config))
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise FacegateError(f"--listen {args.listen!r}: expected HOST:PORT, e.g. 0.0.0.0:8883")
+    listener = Listener(
+        host=host,
+        port=int(port),
+        certfile=Path(args.tls_cert).resolve() if args.tls_cert else None,
+        keyfile=Path(args.tls_key).resolve() if args.tls_key else None,
+    )
+    accounts = Accounts(
+        engine=config.mqtt.username or "facegate",
+        bridge=args.bridge_user,
+        home_assistant=args.ha_user,
+    )
+    out = Path(args.out)
+    write_broker_files(config, out, listener, accounts)
+    print(f"wrote {out}/mosquitto.conf, passwd, acl and accounts.txt (the passwords, 0600)")
+    print(f"  engine: mqtt.username {accounts.engine}, mqtt.password from accounts.txt")
+    if listener.certfile is not None:
+        print("  TLS: give the engine the CA that signed the broker's certificate (mqtt.tls_ca)")
+    print("  the broker must be able to read passwd and acl: chown them to its user")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="facegate", description=__doc__)
     root.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -161,6 +191,20 @@ def parser() -> argparse.ArgumentParser:
     enroll.add_argument("--witness", help="administrator entering a paper consent: witness")
     enroll.add_argument("--guardian", help="for a child under 14: the guardian who consented")
     enroll.set_defaults(handler=_enroll)
+
+    mqtt = commands.add_parser("mqtt", help="the MQTT broker's side of a deployment")
+    mqtt_commands = mqtt.add_subparsers(dest="mqtt_command", required=True)
+    acl = mqtt_commands.add_parser(
+        "acl", help="write a mosquitto password file, ACL and configuration for the doors"
+    )
+    acl.add_argument("--config", required=True, help="the engine's configuration file")
+    acl.add_argument("--out", required=True, help="a directory for the files (must not hold them)")
+    acl.add_argument("--listen", default="0.0.0.0:8883", help="HOST:PORT of the listener")
+    acl.add_argument("--tls-cert", help="the broker's certificate (PEM): TLS only")
+    acl.add_argument("--tls-key", help="the broker's private key (PEM)")
+    acl.add_argument("--bridge-user", default="bridge", help="the keypad and lock bridge's user")
+    acl.add_argument("--ha-user", default="homeassistant", help="Home Assistant's user")
+    acl.set_defaults(handler=_mqtt_acl)
 
     add_eval_commands(commands)  # eval pairs|door, calibrate: cli_eval.py
     add_rights_commands(commands)  # audit, person, notice: cli_rights.py

@@ -94,7 +94,7 @@ class Engine:
             if "face" in door.methods
         }
         self.store = IdentityStore(config.data_dir)
-        self.credential_changes = CredentialChangeGate(config.credentials)
+        self.credential_changes = CredentialChangeGate(config.credentials, self.store)
         # The password is not part of the repr, so it never reaches the digest or the log.
         self.store.note_configuration(hashlib.sha256(repr(config).encode()).hexdigest()[:16])
         self.notice = build_notice(config)

@@ -30,6 +30,7 @@ Reason = Literal[
     "stale",
     "method_disabled",  # a valid credential whose holder has that method turned off
     "ambiguous",  # a face that two residents explain almost equally well (access/policy.py)
+    "tampered",  # the credential's or its holder's row was altered outside the engine (R8)
 ]
 
 

@@ -202,8 +202,11 @@ class MqttLink:
 
     # -- outgoing ----------------------------------------------------------------------------
 
-    def publish_event(self, door: str, event: Mapping[str, object]) -> None:
-        """Publish one access decision to ``<prefix>/<door>/access`` (QoS 1, not retained).
+    def publish_event(
+        self, door: str, event: Mapping[str, object], channel: str = "access"
+    ) -> None:
+        """Publish one access decision to ``<prefix>/<door>/access`` (QoS 1, not retained), or
+        an alert to ``<prefix>/<door>/alert``.
 
         Never blocks on the network: while the link is down the event is held (up to
         BACKLOG_LIMIT, oldest dropped with a warning) and sent in order once it is back.
@@ -216,7 +219,7 @@ class MqttLink:
             ).encode()
         except (TypeError, ValueError) as exc:
             raise FacegateError(f"access event for door {door!r} is not valid JSON: {exc}") from exc
-        topic = f"{self._prefix}/{door}/access"
+        topic = f"{self._prefix}/{door}/{channel}"
         with self._lock:
             self._events.hold(topic, payload)
             if self._up.is_set():

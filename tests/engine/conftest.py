@@ -13,13 +13,17 @@ from facegate.models import default_models_dir, verify_all
 
 # The fixture plugins are also imported directly by tests that use their classes; registering
 # them here first keeps pytest's assertion rewriting on for them.
-pytest.register_assert_rewrite("conftest_mqtt", "conftest_rtsp", "conftest_door")
+pytest.register_assert_rewrite(
+    "conftest_mqtt", "conftest_rtsp", "conftest_door", "conftest_keypad", "conftest_api"
+)
 
 
 def shared_dir() -> Path:
     """`../shared` beside the checkout (CI puts it there), or $FACEGATE_SHARED."""
     configured = os.environ.get("FACEGATE_SHARED")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
+    if configured is not None:  # set but empty: no shared data, as on a newcomer's machine
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -133,6 +133,83 @@ class Mosquitto:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
+    key, crt = directory / f"{name}.key", directory / f"{name}.crt"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={name}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return key, crt
+
+
+def server_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A test CA and a certificate for 127.0.0.1 that it signed: (CA cert, cert, key)."""
+    ca_key, ca_crt = make_ca(directory, "test-ca")
+    key, csr, crt = directory / "srv.key", directory / "srv.csr", directory / "srv.crt"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca_crt),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-out",
+            str(crt),
+            "-days",
+            "1",
+            "-extfile",
+            str(ext),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return ca_crt, crt, key
+
+
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A fresh anonymous broker per test (no retained state leaks between tests)."""
@@ -200,6 +277,7 @@ class Subscriber:
         client_id: str | None = None,
         username: str | None = None,
         password: str | None = None,
+        tls_ca: Path | None = None,
     ) -> None:
         self.topic_filter = topic_filter
         self.qos = qos
@@ -215,6 +293,8 @@ class Subscriber:
         )
         if username is not None:
             self._client.username_pw_set(username, password)
+        if tls_ca is not None:
+            self._client.tls_set(ca_certs=str(tls_ca))
         # Floats work at run time; paho's annotation says int.
         self._client.reconnect_delay_set(0.1, 0.2)  # type: ignore[arg-type]
         self._client.on_connect = self._on_connect
@@ -280,6 +360,11 @@ class Subscriber:
         """Block until ``predicate(messages so far)`` is true; False after ``timeout`` s."""
         with self._cond:
             return self._cond.wait_for(lambda: predicate(list(self._messages)), timeout)
+
+    def publish(self, topic: str, payload: str | bytes) -> None:
+        """QoS 1 from this client; the broker acknowledges even what its ACL then drops."""
+        info = self._client.publish(topic, payload, qos=1)
+        info.wait_for_publish(5)
 
     def close(self) -> None:
         if self._closed:

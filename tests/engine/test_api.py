@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import http.client
 import itertools
 import json
 import os
+import re
+import socket
 import sqlite3
 import stat
 import struct
@@ -17,8 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,21 @@ import aiohttp
 import cv2
 import numpy as np
 import pytest
-from conftest_mqtt import Mosquitto, Subscriber, free_port
+from conftest_api import Env
+from conftest_mqtt import Subscriber, free_port
 from facegate import __version__
 from facegate.audit_records import entry_hash
 from facegate.capture import CameraReader
-from facegate.config import DEFAULT_MAX_FAILURES, Config, parse
-from facegate.engine import Engine
+from facegate.config import DEFAULT_MAX_FAILURES, parse
 from facegate.errors import ConfigError, FacegateError
 from facegate.events import verify
 from facegate.installation import load_or_create_installation_id
-from facegate.mqtt import MqttLink
 from facegate.rtsp import RtspServer
 from facegate.web import create_app, load_or_create_token
 from facegate.web.events import Close, EventHub
 from facegate.web.server import ApiServer
 
-pytest_plugins = ["conftest_mqtt", "conftest_rtsp"]
+pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
 
 TEST_LIMIT_S = 90
 PIN = "482916"
@@ -73,176 +72,6 @@ def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
 
 
 sys.addaudithook(_audit_hook)
-
-
-@dataclass
-class Reply:
-    status: int
-    data: Any
-    headers: http.client.HTTPMessage
-
-    @property
-    def error(self) -> str:
-        assert isinstance(self.data, dict) and isinstance(self.data.get("error"), str), self.data
-        return str(self.data["error"])
-
-
-class Client:
-    """A plain HTTP client; every answer must be JSON and never a 5xx unless a test says so."""
-
-    def __init__(self, port: int, token: str) -> None:
-        self.port = port
-        self.token = token
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        raw: bytes | None = None,
-        content_type: str | None = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        allow_5xx: bool = False,
-    ) -> Reply:
-        sent = dict(headers or {})
-        if "Authorization" not in sent:
-            sent["Authorization"] = f"Bearer {self.token if token is None else token}"
-        if not sent["Authorization"]:
-            del sent["Authorization"]
-        payload = raw
-        if body is not None:
-            payload = json.dumps(body).encode()
-            sent.setdefault("Content-Type", "application/json")
-        if content_type is not None:
-            sent["Content-Type"] = content_type
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=payload, headers=sent)
-            response = connection.getresponse()
-            data = response.read()
-        finally:
-            connection.close()
-        assert response.headers.get_content_type() == "application/json", data[:200]
-        reply = Reply(response.status, json.loads(data) if data else None, response.headers)
-        if not allow_5xx:
-            assert reply.status < 500, (method, path, reply.status, reply.data)
-        if reply.status >= 400:
-            assert reply.error  # {"error": "<what is wrong>"}
-        return reply
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("POST", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.request("PATCH", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Reply:
-        return self.request("DELETE", path, **kw)
-
-
-def _config(
-    data_dir: Path, models_dir: Path, mqtt_port: int, camera_url: str | None = None
-) -> Config:
-    doors: dict[str, Any] = {
-        "lobby": {"methods": ["pin", "card", "tag"], "lock": {"command_topic": "test/lobby/set"}}
-    }
-    raw: dict[str, Any] = {
-        "data_dir": str(data_dir),
-        "models_dir": str(models_dir),
-        "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
-        "doors": doors,
-    }
-    if camera_url is not None:
-        raw["cameras"] = {"front_cam": {"source": camera_url, "detector": "short"}}
-        doors["front_door"] = {
-            "camera": "front_cam",
-            "methods": ["face", "pin"],
-            "lock": {"command_topic": "test/front/set"},
-            # The camera plays a photo: liveness would (rightly) refuse it. test_liveness.py
-            # covers liveness at the door and at enrolment.
-            "liveness": "off",
-        }
-    return parse(raw)
-
-
-class Env:
-    """A started engine with its MQTT link and the API server in front of it."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.link = MqttLink(host=config.mqtt.host, port=config.mqtt.port, client_id="api-test")
-        self.engine = Engine(config, self.link)
-        self.link.start()
-        assert self.link.wait_connected(5)
-        self.engine.start()
-        self.server = ApiServer(self.engine, "127.0.0.1", 0)
-        self.server.start()
-        self.api = Client(self.server.port, self.server.token)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.config.data_dir
-
-    @property
-    def notice(self) -> str:
-        return self.engine.notice.version
-
-    def person(self, name: str = "Li Wei", **fields: Any) -> str:
-        reply = self.api.post("/api/people", {"name": name, **fields})
-        assert reply.status == 201, reply.data
-        return str(reply.data["id"])
-
-    def consent(self, person_id: str, **fields: Any) -> dict[str, Any]:
-        body = {
-            "agree": True,
-            "notice_version": self.notice,
-            "signer": "Li Wei",
-            "method": "signed_name",
-            **fields,
-        }
-        reply = self.api.post(f"/api/people/{person_id}/consent", body)
-        assert reply.status == 201, reply.data
-        return dict(reply.data)
-
-    def upload(self, person_id: str, photo: Path, content_type: str = "image/jpeg") -> Reply:
-        return self.api.post(
-            f"/api/people/{person_id}/faces", raw=photo.read_bytes(), content_type=content_type
-        )
-
-    def audit_kinds(self) -> list[str]:
-        return [e.kind for e in self.engine.store.audit_entries(limit=100_000)]
-
-    def stop(self) -> None:
-        self.server.stop()
-        self.engine.stop()
-        self.link.stop()
-
-
-@pytest.fixture
-def make_env(
-    tmp_path: Path, models_dir: Path, mosquitto: Mosquitto
-) -> Iterator[Callable[..., Env]]:
-    made: list[Env] = []
-
-    def make(camera_url: str | None = None) -> Env:
-        config = _config(tmp_path / f"data{len(made)}", models_dir, mosquitto.port, camera_url)
-        env = Env(config)
-        made.append(env)
-        return env
-
-    yield make
-    for env in made:
-        env.stop()
-
-
-@pytest.fixture
-def env(make_env: Callable[..., Env]) -> Env:
-    return make_env()
 
 
 @pytest.fixture
@@ -386,6 +215,75 @@ def test_health_reports_cameras_templates_and_the_audit_chain(env: Env) -> None:
     assert health["cameras_total"] == 0
     assert health["mqtt_connected"] is True
     assert health["notice_version"] == env.notice
+    assert (health["tampered_rows"], health["under_attack"]) == ({}, {})
+
+
+def test_r8_health_reports_a_person_row_changed_on_disk(env: Env) -> None:
+    person_id = env.person("Wang Fang")
+    db = sqlite3.connect(env.data_dir / "facegate.db")
+    db.create_function("facegate_row_mac", -1, lambda *_values: "0" * 64)  # no key: a guess
+    with db:
+        db.execute("UPDATE people SET minor = 1 WHERE id = ?", (person_id,))
+    db.close()
+    health = env.api.get("/api/health").data
+    assert health["status"] == "degraded"
+    assert health["tampered_rows"] == {"people": [person_id]}
+    reply = env.api.post(f"/api/people/{person_id}/credentials", {"kind": "pin", "value": "482913"})
+    assert reply.status == 409 and "outside the engine" in reply.error
+    assert env.api.delete(f"/api/people/{person_id}").status == 200  # erasure still reaches it
+    assert env.api.get("/api/health").data["status"] == "ok"
+
+
+def _answered(sock: socket.socket) -> bytes:
+    """One whole response (headers and its Content-Length of body) read from `sock`."""
+    sock.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("facegate.web.deadline.HEADER_DEADLINE_S", 1.0)
+    auth = f"Authorization: Bearer {env.server.token}\r\n".encode()
+    request = b"GET /api/health HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n"
+    with socket.create_connection(("127.0.0.1", env.server.port)) as honest:
+        # A kept-alive connection that idles between requests is not cut: the deadline runs
+        # from a request's first byte.
+        honest.sendall(request)
+        assert _answered(honest).startswith(b"HTTP/1.1 200")
+        time.sleep(1.5)
+        honest.sendall(request)
+        assert _answered(honest).startswith(b"HTTP/1.1 200")
+        # The second request's headers trickled in: cut off like the first one would be.
+        started = time.monotonic()
+        honest.sendall(b"GET /api/health HTTP/1.1\r\n")
+        closed = False
+        while time.monotonic() - started < 5 and not closed:
+            try:
+                honest.sendall(b"X-Slow: 1\r\n")
+                honest.settimeout(0.3)
+                closed = honest.recv(1) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+        assert closed and time.monotonic() - started < 3
+    with socket.create_connection(("127.0.0.1", env.server.port)) as silent:
+        silent.settimeout(3)
+        started = time.monotonic()
+        assert silent.recv(1) == b""  # a connection that never sends a byte is closed too
+        assert time.monotonic() - started < 2.5
+    assert env.api.get("/api/health").status == 200
 
 
 # Rules -------------------------------------------------------------------------------------

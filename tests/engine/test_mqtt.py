@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from conftest_mqtt import make_ca, server_certificate
 from facegate.broker import EmbeddedBroker
 from facegate.errors import FacegateError
 from facegate.mqtt import MqttLink
@@ -426,84 +427,13 @@ def test_wrong_password_leaves_the_link_down_and_never_logs_the_password(
     assert "Pa55" not in repr(wrong)
 
 
-def _make_ca(directory: Path, name: str) -> tuple[Path, Path]:
-    key, crt = directory / f"{name}.key", directory / f"{name}.crt"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(crt),
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={name}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return key, crt
-
-
 def test_tls_with_the_right_ca_connects_and_with_another_ca_does_not(
     tmp_path: Path, make_mosquitto: MosquittoFactory, make_link: Callable[..., MqttLink]
 ) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
-    ca_key, ca_crt = _make_ca(tmp_path, "test-ca")
-    _, other_ca = _make_ca(tmp_path, "other-ca")
-    key, csr, crt = tmp_path / "srv.key", tmp_path / "srv.csr", tmp_path / "srv.crt"
-    ext = tmp_path / "san.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(csr),
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            "openssl",
-            "x509",
-            "-req",
-            "-in",
-            str(csr),
-            "-CA",
-            str(ca_crt),
-            "-CAkey",
-            str(ca_key),
-            "-CAcreateserial",
-            "-out",
-            str(crt),
-            "-days",
-            "1",
-            "-extfile",
-            str(ext),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    ca_crt, crt, key = server_certificate(tmp_path)
+    _, other_ca = make_ca(tmp_path, "other-ca")
     broker = make_mosquitto([f"certfile {crt}", f"keyfile {key}"])
     good = make_link(broker, tls_ca=ca_crt)
     assert good.publish_lock(LOCK_TOPIC, UNLOCK)

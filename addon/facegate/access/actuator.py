@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -17,7 +18,9 @@ _LOGGER = logging.getLogger("facegate.access")
 class DoorLink(Protocol):
     def publish_lock(self, topic: str, payload: str) -> bool: ...
 
-    def publish_event(self, door: str, event: Mapping[str, object]) -> None: ...
+    def publish_event(
+        self, door: str, event: Mapping[str, object], channel: str = "access"
+    ) -> None: ...
 
 
 DecisionListener = Callable[[Mapping[str, object]], None]
@@ -38,6 +41,22 @@ class DoorActuator:
         self._key = event_key
         self._max_age = max_decision_age_s
         self._listeners = listeners or []
+
+    def alert(self, kind: str, data: Mapping[str, object]) -> Mapping[str, object]:
+        """Tells the administrator about something at this door that needs a person (a guessing
+        attack): a signed message on `<prefix>/<door>/alert`, beside the access events."""
+        signed = sign(
+            {
+                "id": uuid.uuid4().hex,
+                "ts": round(time.time(), 3),
+                "door": self.door.id,
+                "kind": kind,
+                **data,
+            },
+            self._key,
+        )
+        self._link.publish_event(self.door.id, signed, channel="alert")
+        return signed
 
     def refuse_quietly(
         self, *, method: Method, reason: Reason, evidence_at: float

@@ -10,13 +10,18 @@ Checks, in this order:
 3. the door is not locked out -> else denied ``rate_limited``, and the value is not even
    hashed, so a brute-forcer gets no oracle and no CPU time from us (R12);
 4. the value belongs to someone -> else denied ``unknown``, counted as a failure;
-5. the holder has not had that method disabled -> else denied ``method_disabled``;
-6. granted (``match``), with the holder's id and name.
+5. the credential's row and its holder's are intact -> else denied ``tampered`` (R8);
+6. the holder has not had that method disabled -> else denied ``method_disabled``;
+7. granted (``match``), with the holder's id and name.
 
-Rate limiting is per door: ``max_failures`` unknown values within ``window_s`` lock every
-credential at that door out for ``lockout_s``, doubling for each lockout that follows another
-within a day, up to an hour. A valid credential does not reset the count:
-otherwise a resident could interleave their own PIN to keep guessing at the neighbours'.
+Rate limiting is per door and method (access/throttle.py): ``max_failures`` unknown values of
+one kind within ``window_s`` lock that method at that door out for ``lockout_s``, doubling for
+each lockout that follows another within a day, up to an hour. The door's other methods stay
+open, so a vandal at the keypad does not keep out the residents with a card. A valid credential
+does not reset the count: otherwise a resident could interleave their own PIN to keep guessing
+at the neighbours'. The counts and lockouts are kept in the store: a restart does not reset
+them. From the second lockout in a row the door is under a guessing attack: the administrator
+gets a signed alert on ``<prefix>/<door>/alert``, an audit entry, and health says so.
 Codes refused during a lockout are counted, not recorded one by one: the caller still gets a
 signed denial, but nothing is published, audited or logged for each; one audit entry says how
 many were refused, and when, once the lockout is over (or the engine stops).
@@ -28,15 +33,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from facegate.access.actuator import DoorActuator
+from facegate.access.throttle import Throttle
 from facegate.config import CredentialsConfig
-from facegate.errors import FacegateError
+from facegate.errors import FacegateError, TamperError
 from facegate.events import Reason
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError, CredentialKind
+from facegate.identity.records import door_throttle
 from facegate.identity.store import IdentityStore
 
 _LOGGER = logging.getLogger("facegate.access")
@@ -53,44 +59,15 @@ class _DoorState:
     # Serialises attempts at one door, so that parallel requests cannot all pass the
     # lockout check before their failures are counted.
     attempt_lock: threading.Lock = field(default_factory=threading.Lock)
-    recent_failures: deque[float] = field(default_factory=deque)
-    locked_until: float = float("-inf")
+    throttles: dict[str, Throttle] = field(default_factory=dict)  # per method
     attempts: int = 0
     granted: int = 0
     failures: int = 0
     rate_limited: int = 0
-    lockouts: int = 0
-    streak: int = 0  # lockouts in a row without a quiet day between them
-    # Codes refused during the current lockout, not yet summarised (count, first, last wall).
+    # Codes refused during the current lockouts, not yet summarised (count, first, last wall).
     quiet_refused: int = 0
     quiet_from: float = 0.0
     quiet_until: float = 0.0
-
-
-MAX_LOCKOUT_S = 3600.0
-STREAK_RESET_S = 86400.0
-
-
-def counted_failures(recent: deque[float], now: float, limits: CredentialsConfig) -> int:
-    """Adds a failure at `now` to `recent` and says how many fall within the window."""
-    recent.append(now)
-    while recent and recent[0] <= now - limits.window_s:
-        recent.popleft()
-    return len(recent)
-
-
-def next_lockout(
-    streak: int, locked_until: float, now: float, limits: CredentialsConfig
-) -> tuple[int, float]:
-    """The lockout that starts now: (the new streak, its length in seconds).
-
-    Each lockout that follows another within a day doubles, up to an hour: a fixed minute would
-    still allow ~7,000 guesses a day, enough to hit one of a hundred residents' 6-digit PINs
-    within days; doubling brings it to ~150, while a vandal can keep the keypad shut for at most
-    an hour at a time.
-    """
-    streak = 1 if now - locked_until > STREAK_RESET_S else streak + 1
-    return streak, min(limits.lockout_s * 2 ** (streak - 1), MAX_LOCKOUT_S)
 
 
 class CredentialGate:
@@ -100,13 +77,20 @@ class CredentialGate:
         actuators: Mapping[str, DoorActuator],
         store: IdentityStore,
         limits: CredentialsConfig,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._actuators = actuators
         self._store = store
         self._limits = limits
         self._clock = clock
         self._state = {door_id: _DoorState() for door_id in actuators}
+        for door_id, state in self._state.items():
+            kept = store.throttles(door_throttle(door_id, ""))
+            for method in CREDENTIAL_KINDS:
+                record = kept.get(door_throttle(door_id, method))
+                state.throttles[method] = (
+                    Throttle() if record is None else Throttle.of_record(record)
+                )
 
     def present(
         self, door_id: str, kind: str, value: str, *, arrived: float | None = None
@@ -143,19 +127,23 @@ class CredentialGate:
             if not self.method_enabled(door_id, method):
                 return decide("door_disabled")
             now = self._clock()
-            if now < state.locked_until:
+            throttle = state.throttles[method]
+            if throttle.remaining(now):
                 state.rate_limited += 1
-                wall = time.time()
                 if not state.quiet_refused:
-                    state.quiet_from = wall
-                state.quiet_refused, state.quiet_until = state.quiet_refused + 1, wall
+                    state.quiet_from = now
+                state.quiet_refused, state.quiet_until = state.quiet_refused + 1, now
                 return actuator.refuse_quietly(
                     method=method, reason="rate_limited", evidence_at=arrived
                 )
             self._summarise(door_id, state)
-            found = self._store.find_credential(method, value)
+            try:
+                found = self._store.find_credential(method, value)
+            except TamperError as error:
+                _LOGGER.error("door %s: %s", door_id, error)
+                return decide("tampered")
             if found is None:
-                self._count_failure(door_id, state, now)
+                self._count_failure(door_id, method, state, now)
                 return decide("unknown")
             person, _credential = found
             if method in person.disabled_methods:
@@ -169,7 +157,8 @@ class CredentialGate:
         """Writes the summaries of lockouts that are over (every one, when the engine stops)."""
         for door_id, state in self._state.items():
             with state.attempt_lock:
-                if ending or self._clock() >= state.locked_until:
+                now = self._clock()
+                if ending or not any(t.remaining(now) for t in state.throttles.values()):
                     self._summarise(door_id, state)
 
     def _summarise(self, door_id: str, state: _DoorState) -> None:
@@ -187,37 +176,62 @@ class CredentialGate:
         configured = method in self._actuators[door_id].door.methods
         return configured and self._store.door_method_overrides().get((door_id, method), True)
 
-    def stats(self, door_id: str) -> dict[str, float | int | bool]:
+    def stats(self, door_id: str) -> dict[str, object]:
         """Counters for health and the API: never a value, never who tried."""
         state = self._state.get(door_id)
         if state is None:
             raise UnknownDoorError(f"no door with id {door_id!r}")
-        remaining = max(0.0, state.locked_until - self._clock())
+        now = self._clock()
+        remaining = {m: t.remaining(now) for m, t in state.throttles.items()}
         return {
             "attempts": state.attempts,
             "granted": state.granted,
             "failures": state.failures,
             "rate_limited": state.rate_limited,
-            "lockouts": state.lockouts,
-            "locked_out": remaining > 0,
-            "lockout_remaining_s": round(remaining, 1),
+            "lockouts": sum(t.lockouts for t in state.throttles.values()),
+            "locked_out": any(remaining.values()),
+            "locked_methods": sorted(m for m, left in remaining.items() if left),
+            "lockout_remaining_s": round(max(remaining.values(), default=0.0), 1),
+            "under_attack": sorted(m for m, t in state.throttles.items() if t.under_attack(now)),
         }
 
-    def _count_failure(self, door_id: str, state: _DoorState, now: float) -> None:
+    def under_attack(self) -> dict[str, list[str]]:
+        """The doors, and their methods, under a guessing attack now (health)."""
+        now = self._clock()
+        found = {}
+        for door_id, state in self._state.items():
+            methods = sorted(m for m, t in state.throttles.items() if t.under_attack(now))
+            if methods:
+                found[door_id] = methods
+        return found
+
+    def _count_failure(self, door_id: str, method: str, state: _DoorState, now: float) -> None:
         state.failures += 1
-        if counted_failures(state.recent_failures, now, self._limits) >= self._limits.max_failures:
-            # The failures that caused a lockout are spent: after it, a fresh count starts.
-            state.recent_failures.clear()
-            state.streak, duration = next_lockout(
-                state.streak, state.locked_until, now, self._limits
-            )
-            state.locked_until = now + duration
-            state.lockouts += 1
-            _LOGGER.warning(
-                "door %s: %d wrong credentials within %.0f s; refusing every credential "
-                "there for %.0f s (R12)",
-                door_id,
-                self._limits.max_failures,
-                self._limits.window_s,
-                duration,
-            )
+        throttle = state.throttles[method]
+        duration = throttle.fail(now, self._limits)
+        if duration is None:
+            self._store.save_throttle(door_throttle(door_id, method), throttle.to_record())
+            return
+        attack = {
+            "method": method,
+            "failures": self._limits.max_failures,
+            "window_s": self._limits.window_s,
+            "lockout_s": duration,
+            "streak": throttle.streak,
+            "until": round(throttle.locked_until, 3),
+        }
+        self._store.save_throttle(
+            door_throttle(door_id, method), throttle.to_record(), attack=attack, door=door_id
+        )
+        _LOGGER.warning(
+            "door %s: %d wrong %s codes within %.0f s; refusing that method there for %.0f s "
+            "(lockout %d in a row, R12)",
+            door_id,
+            self._limits.max_failures,
+            method,
+            self._limits.window_s,
+            duration,
+            throttle.streak,
+        )
+        if throttle.under_attack(now):
+            self._actuators[door_id].alert("guessing_attack", attack)

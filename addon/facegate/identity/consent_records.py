@@ -16,7 +16,6 @@ from facegate.identity.records import (
     ConsentMethod,
     Person,
     consent_of_row,
-    person_of_row,
 )
 from facegate.identity.store_core import StoreCore
 from facegate.plain_text import text_problem
@@ -108,16 +107,18 @@ class ConsentRecords(StoreCore):
         rows = self._query(
             "SELECT * FROM consents WHERE person_id = ? ORDER BY given_at", (person_id,)
         )
-        return [consent_of_row(r) for r in rows]
+        return [consent_of_row(r) for r in self._sound("consents", rows)]
 
     def live_consent(self, person_id: str, now: float | None = None) -> Consent | None:
         moment = time.time() if now is None else now
         rows = self._query(
             "SELECT * FROM consents WHERE person_id = ? AND withdrawn_at IS NULL "
-            "AND needs_renewal = 0 AND expires_at > ? ORDER BY expires_at DESC LIMIT 1",
+            "AND needs_renewal = 0 AND expires_at > ? ORDER BY expires_at DESC",
             (person_id, moment),
         )
-        return consent_of_row(rows[0]) if rows else None
+        # An altered consent is no consent (R2, R8): the next intact one, if any, stands.
+        sound = self._sound("consents", rows)
+        return consent_of_row(sound[0]) if sound else None
 
     def renew_consent(
         self,
@@ -141,6 +142,7 @@ class ConsentRecords(StoreCore):
         )
         if not rows:
             raise ConsentError("there is no consent to renew; give a new consent instead")
+        self._rows.check("consents", rows[0])
         consent_id = rows[0]["id"]
         expires = moment + days * 86400.0
         with self._transaction() as db:
@@ -211,7 +213,6 @@ class ConsentRecords(StoreCore):
 
     def people_moving_out(self, today: dt.date | None = None) -> list[Person]:
         day = (today or dt.date.today()).isoformat()
-        rows = self._query(
+        return self._sound_people(
             "SELECT * FROM people WHERE leaves_on IS NOT NULL AND leaves_on <= ?", (day,)
         )
-        return [person_of_row(r) for r in rows]

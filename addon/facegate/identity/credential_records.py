@@ -35,7 +35,8 @@ class CredentialRecords(StoreCore):
         with self._transaction() as db:
             try:
                 db.execute(
-                    "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO credentials (id, person_id, kind, label, lookup, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         credential.id,
                         person_id,
@@ -74,40 +75,33 @@ class CredentialRecords(StoreCore):
 
     def credentials(self, person_id: str) -> list[Credential]:
         rows = self._query(
-            "SELECT id, person_id, kind, label, created_at FROM credentials "
-            "WHERE person_id = ? ORDER BY created_at",
-            (person_id,),
+            "SELECT * FROM credentials WHERE person_id = ? ORDER BY created_at", (person_id,)
         )
-        return [
-            Credential(
-                id=r["id"],
-                person_id=r["person_id"],
-                kind=r["kind"],
-                label=r["label"],
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ]
+        return [_credential_of_row(r) for r in self._sound("credentials", rows)]
 
     def find_credential(self, kind: CredentialKind, value: str) -> tuple[Person, Credential] | None:
-        """The holder of a presented credential; None for an unknown or malformed value."""
+        """The holder of a presented credential; None for an unknown or malformed value.
+
+        TamperError when the credential's row or its holder's was altered outside the engine
+        (a PIN re-pointed to another person opens nothing, under nobody's name: R8)."""
         try:
             lookup = lookup_key(self._credential_secret, kind, value)
         except FacegateError:
             return None
         rows = self._query(
-            "SELECT id, person_id, kind, label, created_at FROM credentials "
-            "WHERE lookup = ? AND kind = ?",
-            (lookup, kind),
+            "SELECT * FROM credentials WHERE lookup = ? AND kind = ?", (lookup, kind)
         )
         if not rows:
             return None
-        row = rows[0]
-        credential = Credential(
-            id=row["id"],
-            person_id=row["person_id"],
-            kind=row["kind"],
-            label=row["label"],
-            created_at=row["created_at"],
-        )
-        return self.person(row["person_id"]), credential
+        self._rows.check("credentials", rows[0])
+        return self.person(rows[0]["person_id"]), _credential_of_row(rows[0])
+
+
+def _credential_of_row(row: sqlite3.Row) -> Credential:
+    return Credential(
+        id=row["id"],
+        person_id=row["person_id"],
+        kind=row["kind"],
+        label=row["label"],
+        created_at=row["created_at"],
+    )

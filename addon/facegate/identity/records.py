@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS people (
     minor INTEGER NOT NULL DEFAULT 0,
     leaves_on TEXT,
     disabled_methods TEXT NOT NULL DEFAULT '[]',
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS consents (
     id TEXT PRIMARY KEY,
@@ -50,7 +51,8 @@ CREATE TABLE IF NOT EXISTS consents (
     expires_at REAL NOT NULL CHECK (expires_at > given_at),
     renewed_at REAL,
     withdrawn_at REAL,
-    needs_renewal INTEGER NOT NULL DEFAULT 0
+    needs_renewal INTEGER NOT NULL DEFAULT 0,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS templates (
     id TEXT PRIMARY KEY,
@@ -67,11 +69,21 @@ CREATE TABLE IF NOT EXISTS credentials (
     kind TEXT NOT NULL CHECK (kind IN ('pin', 'card', 'tag', 'phone')),
     label TEXT NOT NULL DEFAULT '',
     lookup TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    mac TEXT  -- row_seal.py: a keyed MAC over the other columns (R8)
 );
 CREATE TABLE IF NOT EXISTS engine_state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+-- Failure counts and lockouts (access/throttle.py), per "door/<door>/<method>" and
+-- "changes/<person id>": a restart must not hand a guesser a fresh count (R12).
+CREATE TABLE IF NOT EXISTS throttles (
+    scope TEXT PRIMARY KEY,
+    failures TEXT NOT NULL,
+    locked_until REAL,
+    streak INTEGER NOT NULL,
+    lockouts INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS door_methods (
     door TEXT NOT NULL,
@@ -197,6 +209,16 @@ class DeletionReceipt:
             "records were deleted from this installation. Audit entries remain under a "
             "pseudonym that no longer links to the person.",
         }
+
+
+def door_throttle(door: str, method: str) -> str:
+    """The throttle of one method at one door (access/credential_gate.py)."""
+    return f"door/{door}/{method}"
+
+
+def change_throttle(person_id: str) -> str:
+    """The throttle of one person's credential changes (access/change_gate.py)."""
+    return f"changes/{person_id}"
 
 
 def iso_date(value: str | None) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 from facegate.audit_records import Entry, Verdict
 from facegate.errors import TamperError
 from facegate.identity.credential_records import CredentialRecords
-from facegate.identity.records import DeletionReceipt, EraseReason
+from facegate.identity.records import DeletionReceipt, EraseReason, change_throttle
 from facegate.identity.store_core import AUDIT_HEAD_NAME, AUDIT_KEY_NAME, DB_NAME
 from facegate.identity.template_records import TemplateRecords
 
@@ -61,6 +61,37 @@ class IdentityStore(TemplateRecords, CredentialRecords):
                 },
             )
 
+    # Failure counts and lockouts (access/throttle.py) -------------------------------------
+
+    def throttles(self, prefix: str) -> dict[str, dict[str, Any]]:
+        rows = self._query(
+            "SELECT * FROM throttles WHERE substr(scope, 1, length(?)) = ?", (prefix, prefix)
+        )
+        return {row["scope"]: dict(row) for row in rows}
+
+    def save_throttle(
+        self,
+        scope: str,
+        record: dict[str, Any],
+        *,
+        attack: dict[str, Any] | None = None,
+        door: str | None = None,
+    ) -> None:
+        """Keeps a throttle's state; `attack` (a lockout that started) is audited with it."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO throttles VALUES (?, ?, ?, ?, ?)",
+                (
+                    scope,
+                    record["failures"],
+                    record["locked_until"],
+                    record["streak"],
+                    record["lockouts"],
+                ),
+            )
+            if attack is not None:
+                self.audit.append(db, "guessing_attack", door=door, data=attack)
+
     def audit_entries(self, *, after: int = 0, limit: int = 1000) -> list[Entry]:
         with self._lock:
             return self.audit.entries(self._db, after=after, limit=limit)
@@ -82,7 +113,7 @@ class IdentityStore(TemplateRecords, CredentialRecords):
 
     def export_person(self, person_id: str) -> dict[str, Any]:
         """Everything held about a person, in one document (R11): never a secret or a vector."""
-        person = self.person(person_id)
+        person = self.person(person_id, checked=False)
         templates = self._query(
             "SELECT id, embedder, consent_id, created_at FROM templates "
             "WHERE person_id = ? ORDER BY created_at",
@@ -101,8 +132,8 @@ class IdentityStore(TemplateRecords, CredentialRecords):
         }
 
     def erase_person(self, person_id: str, reason: EraseReason = "request") -> DeletionReceipt:
-        """Deletes the person and everything linked to them, at once (R7)."""
-        person = self.person(person_id)
+        """Deletes the person and everything linked to them, at once (R7), altered or not."""
+        person = self.person(person_id, checked=False)
         receipt_id = uuid.uuid4().hex
         with self._transaction() as db:
             counts = {
@@ -115,6 +146,7 @@ class IdentityStore(TemplateRecords, CredentialRecords):
                 for table in ("templates", "credentials", "consents")
             }
             db.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades
+            db.execute("DELETE FROM throttles WHERE scope = ?", (change_throttle(person_id),))
             counts["person"] = 1
             entry = self.audit.append(
                 db,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -17,10 +18,11 @@ from typing import Any
 
 from facegate.audit import AuditLog
 from facegate.audit_records import SCHEMA as AUDIT_SCHEMA
-from facegate.errors import FacegateError, NotFoundError
+from facegate.errors import FacegateError, NotFoundError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.records import SCHEMA, Person, iso_date, person_of_row
+from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
 
@@ -29,6 +31,8 @@ KEY_NAME = "template.key"
 CREDENTIAL_KEY_NAME = "credential.key"
 AUDIT_KEY_NAME = "audit.key"
 AUDIT_HEAD_NAME = "audit.head"
+ROW_KEY_NAME = "row.key"
+_LOGGER = logging.getLogger("facegate.store")
 
 
 class StoreCore:
@@ -45,6 +49,8 @@ class StoreCore:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA + AUDIT_SCHEMA)
+        self._rows = RowSealer(load_or_create_key(data_dir / ROW_KEY_NAME))
+        sealed_before = self._rows.install(self._db)
         self._sealer = TemplateSealer(load_or_create_key(data_dir / KEY_NAME))
         self._credential_secret = load_or_create_key(data_dir / CREDENTIAL_KEY_NAME)
         self.audit = AuditLog(
@@ -52,6 +58,27 @@ class StoreCore:
         )
         with self._lock:
             self.audit.open(self._db)
+        if not sealed_before:
+            self._adopt_rows()
+
+    def _adopt_rows(self) -> None:
+        # A database written before rows were sealed: its rows are sealed as they stand, once,
+        # and the audit log says so. A later open never adopts again, so a row stripped of its
+        # MAC stays refused (unless the audit log, which is keyed, is broken too).
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM audit WHERE kind = ? LIMIT 1", (SEALED_KIND,)).fetchone():
+                return
+            counts = self._rows.adopt(db)
+            self.audit.append(db, SEALED_KIND, data=counts)
+
+    def tampered_rows(self) -> dict[str, list[str]]:
+        """The ids of person, consent and credential rows whose MAC no longer matches (R8)."""
+        found = {}
+        for table in SEALED_COLUMNS:
+            rows = self._query(f"SELECT id FROM {table} WHERE NOT {sound(table, table)}")  # noqa: S608
+            if rows:
+                found[table] = [str(r["id"]) for r in rows]
+        return found
 
     def data_version(self) -> int:
         """Changes whenever another connection (another process) commits to the database."""
@@ -200,14 +227,33 @@ class StoreCore:
                 )
         return self.person(person_id)
 
-    def person(self, person_id: str) -> Person:
+    def person(self, person_id: str, *, checked: bool = True) -> Person:
+        """The person; TamperError for an altered row unless `checked` is off (erasure and
+        export must still reach a person whose row was altered: R7, R11)."""
         rows = self._query("SELECT * FROM people WHERE id = ?", (person_id,))
         if not rows:
             raise NotFoundError(f"no person with id {person_id}")
+        if checked:
+            self._rows.check("people", rows[0])
         return person_of_row(rows[0])
 
     def people(self) -> list[Person]:
-        return [person_of_row(r) for r in self._query("SELECT * FROM people ORDER BY created_at")]
+        """Every person whose row is intact; altered rows are left out (and counted in health)."""
+        return self._sound_people("SELECT * FROM people ORDER BY created_at")
+
+    def _sound_people(self, sql: str, args: tuple[Any, ...] = ()) -> list[Person]:
+        return [person_of_row(r) for r in self._sound("people", self._query(sql, args))]
+
+    def _sound(self, table: str, rows: list[sqlite3.Row]) -> list[sqlite3.Row]:
+        kept = []
+        for row in rows:
+            try:
+                self._rows.check(table, row)
+            except TamperError as error:
+                _LOGGER.error("%s", error)
+                continue
+            kept.append(row)
+        return kept
 
     # Doors ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import uuid
 from facegate.errors import ConsentError, TamperError
 from facegate.identity.consent_records import ConsentRecords
 from facegate.identity.records import StoredTemplate, TemplateLoad
+from facegate.identity.row_seal import sound
 from facegate.vision.types import Vector
 
 
@@ -57,7 +58,8 @@ class TemplateRecords(ConsentRecords):
         refused and reported."""
         moment = time.time() if now is None else now
         rows = self._query(
-            "SELECT t.id, t.person_id, t.sealed, p.name, p.disabled_methods, c.expires_at "
+            "SELECT t.id, t.person_id, t.sealed, p.name, p.disabled_methods, c.expires_at, "  # noqa: S608
+            f"{sound('people', 'p')} AS person_sound, {sound('consents', 'c')} AS consent_sound "
             "FROM templates t JOIN people p ON p.id = t.person_id "
             "JOIN consents c ON c.id = t.consent_id WHERE t.embedder = ? "
             "AND c.withdrawn_at IS NULL AND c.needs_renewal = 0 AND c.expires_at > ? "
@@ -66,6 +68,15 @@ class TemplateRecords(ConsentRecords):
         )
         templates, refused = [], []
         for row in rows:
+            if not (row["person_sound"] and row["consent_sound"]):
+                # The person or the consent this template stands on was altered (R2, R8).
+                refused.append(
+                    TamperError(
+                        f"template {row['id']} stands on a person or consent row that was "
+                        "changed outside the engine; it is refused"
+                    )
+                )
+                continue
             if "face" in json.loads(row["disabled_methods"]):
                 continue
             try:

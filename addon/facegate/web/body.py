@@ -6,6 +6,7 @@ a half-written record behind.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection
 from typing import Any, NoReturn
@@ -15,6 +16,9 @@ from aiohttp import web
 from facegate.plain_text import text_problem
 
 JSON_LIMIT = 64 * 1024
+# Long enough for a photo from a phone on a weak Wi-Fi link, short enough that a trickled
+# body cannot hold a handler for long.
+BODY_DEADLINE_S = 60.0
 # No field the API takes needs more digits; Python refuses to convert beyond 4,300 anyway,
 # and that used to surface as a 500.
 _MAX_NUMBER_DIGITS = 30
@@ -38,10 +42,15 @@ async def read_limited(request: web.Request, limit: int, what: str) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         fail(413, f"{what} is larger than {_size(limit)}")
     chunks = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        chunks += chunk
-        if len(chunks) > limit:
-            fail(413, f"{what} is larger than {_size(limit)}")
+    try:
+        # A body trickled in a byte at a time must not hold a handler (and its thread) forever.
+        async with asyncio.timeout(BODY_DEADLINE_S):
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                chunks += chunk
+                if len(chunks) > limit:
+                    fail(413, f"{what} is larger than {_size(limit)}")
+    except TimeoutError:
+        fail(408, f"{what} did not arrive within {BODY_DEADLINE_S:.0f} s")
     return bytes(chunks)
 
 

@@ -38,7 +38,12 @@ def _paths() -> dict[str, Schema]:
             description="`decision_policy` holds the open-set policy as it stands: the embedder, "
             "the people enrolled, the template policy and frame aggregation, per door the "
             "strictness, its target rate of strangers let in per attempt, the threshold, margin "
-            "and predicted rate, and the calibration behind them (its fitted stranger tails).",
+            "and predicted rate, and the calibration behind them (its fitted stranger tails). "
+            "`tampered_rows` lists, per table, the person, consent and credential rows whose "
+            "keyed MAC no longer matches (altered outside the engine, refused where used); any "
+            "makes the status `degraded`. `under_attack` lists the doors, and their credential "
+            "methods, locked out twice or more in a row within a day (a guessing attack); any "
+            "makes the status `degraded` too.",
         )
     }
     paths["/api/installation"] = {

@@ -19,6 +19,7 @@ from facegate.engine import Engine
 from facegate.errors import FacegateError
 from facegate.web.app import create_app
 from facegate.web.auth import load_or_create_token, token_path
+from facegate.web.deadline import HeaderDeadline
 
 _LOGGER = logging.getLogger("facegate.web")
 START_TIMEOUT_S = 10.0
@@ -107,12 +108,19 @@ class ApiServer:
         app = self.app = create_app(self.engine, self.token)
         runner = web.AppRunner(app, shutdown_timeout=STOP_TIMEOUT_S, access_log=None)
         await runner.setup()
+        listener: asyncio.Server | None = None
         try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
+            # aiohttp's own site, but each connection held to a deadline for its headers.
+            handler = runner.server
+            assert handler is not None
+            listener = await asyncio.get_running_loop().create_server(
+                lambda: HeaderDeadline(handler()), self.host, self.port, reuse_address=True
+            )
             if self.port == 0:  # the bound socket tells which port was picked
-                self.port = int(runner.addresses[0][1])
+                self.port = int(listener.sockets[0].getsockname()[1])
             self._ready.set()
             await self._stop.wait()
         finally:
+            if listener is not None:
+                listener.close()
             await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1.0)

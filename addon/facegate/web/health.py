@@ -1,0 +1,52 @@
+"""`GET /api/health`: what an administrator (and Home Assistant) needs to know is wrong.
+
+The status is `degraded` when anything needs a person: the audit chain is broken, a camera
+is offline, stored templates or rows were altered outside the engine (R8), a door is under a
+guessing attack (R12), or the broker is gone (no lock command can go out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from facegate.engine import Engine
+
+
+def engine_health(engine: Engine, event_clients: int) -> dict[str, Any]:
+    store = engine.store
+    verdict = store.verify_audit()
+    tampered = store.tampered_rows()
+    gate = engine.credential_gate
+    attacked = gate.under_attack() if gate is not None else {}
+    cameras = {name: asdict(h) for name, h in engine.camera_health().items()}
+    online = sum(1 for h in cameras.values() if h["online"])
+    connected = getattr(engine.link, "connected", None)  # MqttLink's property
+    mqtt = connected if isinstance(connected, bool) else None
+    healthy = (
+        verdict.ok
+        and online == len(cameras)
+        and not engine.refused_templates
+        and not tampered
+        and not attacked
+        and mqtt is not False
+    )
+    return {
+        "status": "ok" if healthy else "degraded",
+        "notice_version": engine.notice.version,
+        "doors": len(engine.config.doors),
+        "cameras": cameras,
+        "cameras_online": online,
+        "cameras_total": len(cameras),
+        "people": len(store.people()),
+        "templates": store.template_count(),
+        "templates_in_use": len(engine.gallery()),
+        "refused_templates": engine.refused_templates,
+        "tampered_rows": tampered,
+        "under_attack": attacked,
+        "decision_policy": engine.decision_policy(),
+        "mqtt_connected": mqtt,
+        "audit_ok": verdict.ok,
+        "audit_problem": verdict.problem,
+        "event_clients": event_clients,
+    }
