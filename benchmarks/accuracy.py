@@ -18,7 +18,8 @@ from pathlib import Path
 from facegate.evaluate import evaluate, read_pairs, write_plot
 from facegate.models import default_models_dir
 from facegate.vision.detect import FaceDetector
-from facegate.vision.embed import EMBEDDER_NAMES, create_embedder
+from facegate.vision.embed import create_embedder
+from facegate.vocabulary import EMBEDDER_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT.parent / "shared" / "data" / "faces"

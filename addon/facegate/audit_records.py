@@ -11,33 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    kind TEXT NOT NULL,
-    subject TEXT,
-    door TEXT,
-    data TEXT NOT NULL,
-    prev TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_by_subject ON audit(subject);
-CREATE TABLE IF NOT EXISTS audit_checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    ts REAL NOT NULL,
-    sig TEXT NOT NULL
-);
--- Entries from keyed_from on carry keyed MACs; `hash` is the hash entry keyed_from follows.
-CREATE TABLE IF NOT EXISTS audit_anchor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    keyed_from INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    sig TEXT NOT NULL
-);
-"""
+# The audit tables are made by the store's migrations (identity/migrations/0001_initial.sql).
+
 KINDS = frozenset(
     {
         "notice_shown",

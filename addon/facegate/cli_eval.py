@@ -20,7 +20,8 @@ from facegate.config import (
     QualityConfig,
 )
 from facegate.models import default_models_dir
-from facegate.vision.embed import EMBEDDER_NAMES, Embedder
+from facegate.vision.embed import Embedder
+from facegate.vocabulary import EMBEDDER_NAMES
 
 BUILT_IN_EMBEDDERS = [name for name in EMBEDDER_NAMES if name != "custom"]
 

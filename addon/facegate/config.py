@@ -20,12 +20,10 @@ from facegate.access.vote import Aggregate
 from facegate.errors import ConfigError
 from facegate.vision.custom import CustomModel
 from facegate.vision.detect import DetectorRange
-from facegate.vision.embed import EmbedderName
+from facegate.vocabulary import EmbedderName
 
-METHODS = ("face", "pin", "card", "tag", "phone")
 # Chosen from benchmarks/accuracy.py; README.md ("Choosing the embedder") gives the figures.
 DEFAULT_EMBEDDER: EmbedderName = "fused"
-NON_BIOMETRIC = frozenset(METHODS) - {"face"}
 
 # Decision defaults. The threshold is not a setting by default: the open-set policy
 # (access/policy.py) derives it from the door's strictness and the number of people enrolled.
@@ -56,7 +54,6 @@ DEFAULT_AUDIT_RETENTION_DAYS = 730
 DEFAULT_MAX_FAILURES = 5
 DEFAULT_FAILURE_WINDOW_S = 60.0
 DEFAULT_LOCKOUT_S = 60.0
-CREDENTIAL_METHODS = ("pin", "card", "tag", "phone")
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8765
 

@@ -8,7 +8,6 @@ from facegate.access.liveness import DEFAULT_LIVENESS, LIVENESS_MODES
 from facegate.access.policy import DEFAULT_STRICTNESS, STRICTNESS
 from facegate.access.vote import AGGREGATES
 from facegate.config import (
-    CREDENTIAL_METHODS,
     DEFAULT_AGGREGATE,
     DEFAULT_API_HOST,
     DEFAULT_API_PORT,
@@ -26,10 +25,8 @@ from facegate.config import (
     DEFAULT_VOTES_REQUIRED,
     DEFAULT_VOTES_WINDOW,
     DEFAULT_WINDOW_S,
-    METHODS,
-    NON_BIOMETRIC,
 )
-from facegate.vision.embed import EMBEDDER_NAMES
+from facegate.vocabulary import CREDENTIAL_KINDS, EMBEDDER_NAMES, METHODS, NON_BIOMETRIC
 
 DOOR_ID = vol.Match(r"^[a-z0-9_]{1,40}$", msg="must be 1-40 lowercase letters, digits or _")
 
@@ -66,7 +63,7 @@ _CREDENTIAL_INPUT = vol.Schema(
             vol.Match(r"^[^#+\x00]+$", msg="must be one topic, without the wildcards + or #"),
         ),
         vol.Required("kind"): vol.In(
-            CREDENTIAL_METHODS, msg=f"must be one of {', '.join(CREDENTIAL_METHODS)}"
+            CREDENTIAL_KINDS, msg=f"must be one of {', '.join(CREDENTIAL_KINDS)}"
         ),
         vol.Optional("json_key"): vol.All(str, vol.Length(min=1, max=64)),
     }

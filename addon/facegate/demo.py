@@ -67,7 +67,7 @@ def find_shared() -> Path | None:
     return next((c for c in candidates if (c / HAMILTON).is_file()), None)
 
 
-def _astronaut() -> Image:
+def astronaut() -> Image:
     from skimage import data
 
     rgb = data.astronaut()  # type: ignore[no-untyped-call]
@@ -126,7 +126,7 @@ def prepare(home: Path, shared: Path | None) -> Scene:
             enrol_images=[(HAMILTON_ENROL.name, image)],
             source=f"{HAMILTON} from the shared test data",
         )
-    photo = _astronaut()
+    photo = astronaut()
     clip = home / "astronaut_door.mp4"
     if not clip.is_file():
         with tempfile.TemporaryDirectory(prefix="facegate-demo-") as tmp:

@@ -14,24 +14,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
-Method = Literal["face", "pin", "card", "tag", "phone"]
-Result = Literal["granted", "denied"]
-Reason = Literal[
-    "match",
-    "unknown",
-    "no_consent",
-    "consent_expired",
-    "spoof",
-    "rate_limited",
-    "door_disabled",
-    "lock_offline",
-    "stale",
-    "method_disabled",  # a valid credential whose holder has that method turned off
-    "ambiguous",  # a face that two residents explain almost equally well (access/policy.py)
-    "tampered",  # the credential's or its holder's row was altered outside the engine (R8)
-]
+from facegate.vocabulary import Method, Reason, Result
+
+__all__ = ["AccessEvent", "Method", "Reason", "Result", "canonical", "sign", "verify"]
 
 
 @dataclass(frozen=True, kw_only=True)

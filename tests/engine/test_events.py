@@ -1,4 +1,5 @@
-"""Access events: the DESIGN.md shape, no image or embedding, and a signature that binds them."""
+"""Access events: the shape docs/design.md gives, no image or embedding, and a signature that
+binds them."""
 
 from facegate.events import AccessEvent, sign, verify
 

@@ -7,7 +7,7 @@ every file in the data directory, the engine's temporary directory and the log a
 for image data: JPEG and PNG signatures (raw and base64), rows of the actual pixels the
 engine saw (the enrolment photo, its 112x112 aligned face, every decoded frame of the clip),
 and anything big enough to hold a face. Every published MQTT message is checked against the
-event contract in DESIGN.md.
+event contract in docs/design.md.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ pytest_plugins = ["conftest_mqtt"]
 
 LOCK_TOPIC = "test/front_lock/set"
 ACCESS_TOPIC = "facegate/front_door/access"
-# DESIGN.md, "Contracts": the access event's keys, and the person's.
+# docs/design.md, "Contracts": the access event's keys, and the person's.
 EVENT_KEYS = {
     "id", "ts", "door", "method", "result", "reason", "person", "score", "liveness",
     "latency_ms", "sig",

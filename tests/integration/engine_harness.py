@@ -21,8 +21,9 @@ The engine's doors (`DOORS`): `front_door` (pin, card, tag; an MQTT lock on
 which the integration unlocks after checking `sig`) and `side_door` (face, pin; the Home
 Assistant lock `lock.side_door`; its camera `side_cam`). The camera is a looping RTSP stream on
 loopback: `python engine_harness.py camera` (run from the engine's venv, on the host, like the
-engine: it needs OpenCV, GStreamer and the shared test data in ../shared or $FACEGATE_SHARED,
-none of which Home Assistant's environments can see) builds a clip of a blank door then a face
+engine: it needs OpenCV, GStreamer and a face photo — from the shared test data in ../shared or
+$FACEGATE_SHARED, else the demo's public-domain photograph — none of which Home Assistant's
+environments can see) builds a clip of a blank door then a face
 (facegate.clip.build_clip) in the work directory, serves it with facegate.rtsp.RtspServer and
 copies the enrolment photo beside it, where `engine.enrol_face()` reads it. The work directory
 is temporary (under .cache/ for ha_test.sh): no photo ever lands in the repository. Face
@@ -73,8 +74,9 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 MQTT_PREFIX = "facegate"
 ENV_SHARED = "FACEGATE_SHARED"
-# The camera's clip shows this face; the enrolment photo is another picture of the same person.
-FACE_NAME = "Barack Obama"
+# The camera's clip shows this person's face (from the shared data, or the demo's photograph
+# without it); the enrolment photo is another picture of the same face.
+FACE_NAME = "Lin Xiao"
 FACE_CLIP_PHOTO = Path("faces/enroll/barack_obama/obama2.jpg")
 FACE_ENROL_PHOTO = Path("faces/enroll/barack_obama/obama.jpg")
 ENROL_PHOTO = "enrol.jpg"  # in the work directory, beside data/
@@ -380,17 +382,17 @@ def _mosquitto(workdir: Path) -> Iterator[int]:
         _stop(process)
 
 
-def find_shared(environ: Mapping[str, str] = os.environ) -> Path:
-    """The project's shared test data: $FACEGATE_SHARED, else `../shared` beside the checkout."""
+def find_shared(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The project's shared test data: $FACEGATE_SHARED (empty: none), else `../shared` beside
+    the checkout; None when it is not there (a newcomer's machine)."""
     configured = environ.get(ENV_SHARED)
+    if configured == "":
+        return None
     shared = Path(configured) if configured else REPO.parent / "shared"
     for candidate in (shared / "data", shared):
         if (candidate / FACE_ENROL_PHOTO).is_file():
             return candidate
-    raise RuntimeError(
-        f"engine harness: no {FACE_ENROL_PHOTO} under {shared} (set ${ENV_SHARED}): the side "
-        "door's camera needs the shared test data"
-    )
+    return None
 
 
 @contextlib.contextmanager
@@ -435,13 +437,25 @@ def _run_camera(workdir: Path) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    shared = find_shared()
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shared / FACE_ENROL_PHOTO, workdir / ENROL_PHOTO)
-    clip = workdir / "side_cam.mp4"
+    shared = find_shared()
+    if shared is not None:
+        shutil.copyfile(shared / FACE_ENROL_PHOTO, workdir / ENROL_PHOTO)
+        clip_photo = shared / FACE_CLIP_PHOTO
+    else:
+        # No shared data: the demo's public-domain photograph (scikit-image's astronaut) in
+        # the clip, and a different crop of it to enrol, as the demo does.
+        import cv2  # the engine's venv only
+        from facegate.demo import astronaut, astronaut_enrolment
+
+        photo = astronaut()
+        clip_photo = workdir / "clip_face.png"
+        cv2.imwrite(str(clip_photo), photo)
+        cv2.imwrite(str(workdir / ENROL_PHOTO), astronaut_enrolment(photo))
+    clip = workdir / f"side_cam-{'shared' if shared is not None else 'demo'}.mp4"
     if not clip.is_file():
         # A door with nobody in front of it, then the face for a while; the server loops it.
-        build_clip([shared / FACE_CLIP_PHOTO], clip, seconds=6.0, fps=10, blank_seconds=2.0)
+        build_clip([clip_photo], clip, seconds=6.0, fps=10, blank_seconds=2.0)
     with RtspServer(clip, loop=True, mount="/side_cam") as server:
         partial = workdir / (CAMERA_URL_FILE + ".part")
         partial.write_text(server.url + "\n")

@@ -13,12 +13,12 @@ from facegate.identity.records import (
     GUARDIAN_AGE,
     MAX_CONSENT_DAYS,
     Consent,
-    ConsentMethod,
     Person,
     consent_of_row,
 )
 from facegate.identity.store_core import StoreCore
 from facegate.plain_text import text_problem
+from facegate.vocabulary import ConsentMethod
 
 
 class ConsentRecords(StoreCore):

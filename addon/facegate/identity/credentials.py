@@ -13,12 +13,12 @@ import hashlib
 import hmac
 import re
 from functools import cache
-from typing import Literal
 
 from facegate.errors import FacegateError
+from facegate.vocabulary import CREDENTIAL_KINDS, CredentialKind
 
-CredentialKind = Literal["pin", "card", "tag", "phone"]
-CREDENTIAL_KINDS: tuple[CredentialKind, ...] = ("pin", "card", "tag", "phone")
+__all__ = ["CREDENTIAL_KINDS", "CredentialError", "CredentialKind", "lookup_key", "normalise"]
+
 PIN_MIN_LENGTH = 6
 PIN_MAX_LENGTH = 12
 # scrypt cost: about 70 ms and 16 MiB per attempt here, so a stolen database costs an attacker

@@ -7,91 +7,18 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from facegate.errors import FacegateError, TamperError
 from facegate.identity.credentials import CredentialKind
 from facegate.vision.types import Vector
+from facegate.vocabulary import ConsentMethod, EraseReason
 
 DEFAULT_CONSENT_DAYS = 365
 MAX_CONSENT_DAYS = 3 * 365  # no grant is perpetual (R6)
 GUARDIAN_AGE = 14  # SPC art. 2(3), PIPL art. 31: under 14 a guardian consents
-ConsentMethod = Literal["signed_name", "checkbox", "paper"]
-EraseReason = Literal["request", "withdrawal", "expiry", "move_out"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS notices (
-    version TEXT PRIMARY KEY,
-    scope TEXT NOT NULL,
-    text_en TEXT NOT NULL,
-    text_zh TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS people (
-    id TEXT PRIMARY KEY,
-    audit_ref TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 80),
-    birth_year INTEGER,
-    minor INTEGER NOT NULL DEFAULT 0,
-    leaves_on TEXT,
-    disabled_methods TEXT NOT NULL DEFAULT '[]',
-    created_at REAL NOT NULL,
-    mac TEXT
-);
-CREATE TABLE IF NOT EXISTS consents (
-    id TEXT PRIMARY KEY,
-    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    notice_version TEXT NOT NULL,
-    method TEXT NOT NULL CHECK (method IN ('signed_name', 'checkbox', 'paper')),
-    signer TEXT NOT NULL CHECK (length(signer) >= 1),
-    witness TEXT,
-    guardian TEXT,
-    entered_by TEXT,
-    given_at REAL NOT NULL,
-    expires_at REAL NOT NULL CHECK (expires_at > given_at),
-    renewed_at REAL,
-    withdrawn_at REAL,
-    needs_renewal INTEGER NOT NULL DEFAULT 0,
-    mac TEXT
-);
-CREATE TABLE IF NOT EXISTS templates (
-    id TEXT PRIMARY KEY,
-    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    consent_id TEXT NOT NULL REFERENCES consents(id) ON DELETE CASCADE,
-    embedder TEXT NOT NULL,
-    sealed BLOB NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS templates_by_embedder ON templates(embedder);
-CREATE TABLE IF NOT EXISTS credentials (
-    id TEXT PRIMARY KEY,
-    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL CHECK (kind IN ('pin', 'card', 'tag', 'phone')),
-    label TEXT NOT NULL DEFAULT '',
-    lookup TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,
-    mac TEXT  -- row_seal.py: a keyed MAC over the other columns (R8)
-);
-CREATE TABLE IF NOT EXISTS engine_state (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
--- Failure counts and lockouts (access/throttle.py), per "door/<door>/<method>" and
--- "changes/<person id>": a restart must not hand a guesser a fresh count (R12).
-CREATE TABLE IF NOT EXISTS throttles (
-    scope TEXT PRIMARY KEY,
-    failures TEXT NOT NULL,
-    locked_until REAL,
-    streak INTEGER NOT NULL,
-    lockouts INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS door_methods (
-    door TEXT NOT NULL,
-    method TEXT NOT NULL,
-    enabled INTEGER NOT NULL,
-    PRIMARY KEY (door, method)
-);
-"""
+# The tables are made by the numbered migrations in identity/migrations/.
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -97,14 +97,10 @@ class RowSealer:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
 
     def install(self, db: sqlite3.Connection) -> bool:
-        """Registers the MAC function on the store's connection and the triggers in the file,
-        adding the column to a database written before rows were sealed. True when the file
-        had the triggers already (its rows are sealed: none is ever adopted again)."""
+        """Registers the MAC function on the store's connection and the triggers in the file
+        (the `mac` columns come from migration 0002). True when the file had the triggers
+        already (its rows are sealed: none is ever adopted again)."""
         db.create_function(SQL_FUNCTION, -1, self.mac, deterministic=True)
-        for table in SEALED_COLUMNS:
-            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-            if "mac" not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN mac TEXT")
         names = {
             f"{table}_sealed_{when}" for table in SEALED_COLUMNS for when in ("insert", "update")
         }

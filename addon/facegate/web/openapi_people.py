@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from facegate.vocabulary import CONSENT_METHODS
 from facegate.web.openapi_schemas import (
     AGREE,
     DATE,
@@ -78,7 +79,7 @@ def person_paths() -> dict[str, Schema]:
                         "agree": AGREE,
                         "notice_version": NOTICE_VERSION,
                         "signer": {"type": "string", "maxLength": 80},
-                        "method": {"type": "string", "enum": ["signed_name", "checkbox", "paper"]},
+                        "method": {"type": "string", "enum": list(CONSENT_METHODS)},
                         "witness": NULLABLE_STRING,
                         "guardian": NULLABLE_STRING,
                         "entered_by": NULLABLE_STRING,

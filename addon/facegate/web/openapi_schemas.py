@@ -3,16 +3,17 @@ components (the bodies the API sends and takes). The paths are in openapi.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from facegate.access.liveness import SPOOF_REASONS
+from facegate.vocabulary import CONSENT_METHODS, CREDENTIAL_KINDS, METHODS, REASONS, Result
 
 Schema = dict[str, Any]
 
 NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 DATE: Schema = {"type": ["string", "null"], "format": "date"}
-METHOD: Schema = {"type": "string", "enum": ["face", "pin", "card", "tag", "phone"]}
-KIND: Schema = {"type": "string", "enum": ["pin", "card", "tag", "phone"]}
+METHOD: Schema = {"type": "string", "enum": list(METHODS)}
+KIND: Schema = {"type": "string", "enum": list(CREDENTIAL_KINDS)}
 
 
 def ref(name: str) -> Schema:
@@ -132,7 +133,7 @@ def schemas() -> dict[str, Schema]:
             "properties": {
                 "id": {"type": "string"},
                 "notice_version": {"type": "string"},
-                "method": {"type": "string", "enum": ["signed_name", "checkbox", "paper"]},
+                "method": {"type": "string", "enum": list(CONSENT_METHODS)},
                 "signer": {"type": "string"},
                 "witness": NULLABLE_STRING,
                 "guardian": NULLABLE_STRING,
@@ -204,8 +205,8 @@ def schemas() -> dict[str, Schema]:
                 "ts": {"type": "number"},
                 "door": {"type": "string"},
                 "method": METHOD,
-                "result": {"type": "string", "enum": ["granted", "denied"]},
-                "reason": {"type": "string"},
+                "result": {"type": "string", "enum": list(get_args(Result))},
+                "reason": {"type": "string", "enum": list(REASONS)},
                 "person": {
                     "type": ["object", "null"],
                     "properties": {"id": {"type": "string"}, "name": {"type": "string"}},

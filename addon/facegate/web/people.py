@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from facegate.config import METHODS
 from facegate.engine import Engine
 from facegate.identity.records import Consent
+from facegate.vocabulary import METHODS
 from facegate.web import body
 from facegate.web.body import fail
 from facegate.web.replies import call, reply
