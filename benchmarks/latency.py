@@ -41,7 +41,7 @@ from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
 from facegate.models import default_models_dir
 from facegate.mqtt import MqttLink
-from facegate.rtsp import RtspServer
+from facegate.simulated_camera import RtspServer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "engine"))

@@ -158,6 +158,19 @@ def _mqtt_acl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _addon_config(args: argparse.Namespace) -> int:
+    from facegate.addon_options import PASSWORD_ENV, Broker, write_engine_config
+
+    broker = Broker(
+        host=args.mqtt_host,
+        port=args.mqtt_port,
+        username=args.mqtt_username or None,
+        password=os.environ.get(PASSWORD_ENV) or None,
+    )
+    write_engine_config(Path(args.options), Path(args.out), broker)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="facegate", description=__doc__)
     root.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -205,6 +218,16 @@ def parser() -> argparse.ArgumentParser:
     acl.add_argument("--bridge-user", default="bridge", help="the keypad and lock bridge's user")
     acl.add_argument("--ha-user", default="homeassistant", help="Home Assistant's user")
     acl.set_defaults(handler=_mqtt_acl)
+
+    addon = commands.add_parser(
+        "addon-config", help="the add-on's options as the engine's configuration (checked)"
+    )
+    addon.add_argument("--options", required=True, help="the Supervisor's options.json")
+    addon.add_argument("--out", required=True, help="the configuration file to write (0600)")
+    addon.add_argument("--mqtt-host", required=True)
+    addon.add_argument("--mqtt-port", type=int, default=1883)
+    addon.add_argument("--mqtt-username", default="")
+    addon.set_defaults(handler=_addon_config)
 
     add_eval_commands(commands)  # eval pairs|door, calibrate: cli_eval.py
     add_rights_commands(commands)  # audit, person, notice: cli_rights.py

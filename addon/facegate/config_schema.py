@@ -26,17 +26,15 @@ from facegate.config import (
     DEFAULT_VOTES_WINDOW,
     DEFAULT_WINDOW_S,
 )
-from facegate.vocabulary import CREDENTIAL_KINDS, EMBEDDER_NAMES, METHODS, NON_BIOMETRIC
+from facegate.rules import R4, face_alone, r4_methods_hint
+from facegate.vocabulary import CREDENTIAL_KINDS, EMBEDDER_NAMES, METHODS
 
 DOOR_ID = vol.Match(r"^[a-z0-9_]{1,40}$", msg="must be 1-40 lowercase letters, digits or _")
 
 
 def _r4_not_face_only(methods: list[str]) -> list[str]:
-    if not set(methods) & NON_BIOMETRIC:
-        raise vol.Invalid(
-            "R4: the face must never be the only way in; enable at least one of "
-            f"{', '.join(sorted(NON_BIOMETRIC))} for this door"
-        )
+    if face_alone(methods):
+        raise vol.Invalid(f"{R4}; {r4_methods_hint()}")
     return methods
 
 

@@ -33,7 +33,7 @@ from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
 from facegate.errors import FacegateError
 from facegate.mqtt import MqttLink
-from facegate.rtsp import RtspServer
+from facegate.simulated_camera import RtspServer
 from facegate.vision.types import Image
 
 LOCK_TOPIC = "demo/front_door_lock/set"
@@ -241,7 +241,7 @@ def _enrol_resident(engine: Engine, scene: Scene) -> None:
 def run_demo(
     *, models_dir: Path, once: bool, mqtt_host: str | None, mqtt_port: int, seconds: float | None
 ) -> int:
-    from facegate.broker import EmbeddedBroker
+    from facegate.demo_broker import EmbeddedBroker
 
     scene = prepare(demo_home(), find_shared())
     print(f"facegate demo: door camera clip = {scene.source}", flush=True)

@@ -23,7 +23,7 @@ from facegate.capture import CameraHealth, CameraReader
 from facegate.config import Config
 from facegate.credential_input import CredentialInputs, Subscribable
 from facegate.door import DoorWorker, FrameReport
-from facegate.errors import FacegateError, TamperError
+from facegate.errors import FacegateError, RuleError, TamperError, UnknownDoorError
 from facegate.identity.credentials import CredentialKind
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.records import Credential
@@ -286,6 +286,23 @@ class Engine:
             except Exception:
                 _LOGGER.exception("housekeeping failed; retrying")
 
+    def set_door_method(self, door_id: str, method: str, enabled: bool) -> None:
+        """An administrator switches one of a door's configured methods on or off; never one
+        the configuration does not give it, never leaving the face alone (R4, in the store)."""
+        door = self.config.doors.get(door_id)
+        if door is None:
+            raise UnknownDoorError(f"no door with id {door_id}")
+        if method not in door.methods:
+            raise RuleError(
+                f"door {door_id} is not configured for {method} (configured: "
+                f"{', '.join(sorted(door.methods))}); add it to the door's methods in the "
+                "configuration"
+            )
+        self.store.set_door_method(door_id, method, enabled, configured=door.methods)
+        worker = self.doors.get(door_id)
+        if method == "face" and worker is not None:
+            worker.face_enabled = enabled
+
     def present_credential(
         self, door_id: str, kind: str, value: str, *, arrived: float | None = None
     ) -> Mapping[str, object]:
@@ -307,6 +324,33 @@ class Engine:
 
     def camera_health(self) -> dict[str, CameraHealth]:
         return {name: reader.health() for name, reader in self.readers.items()}
+
+    def door_state(self, door_id: str) -> dict[str, object]:
+        """What the API and Home Assistant show of a door beside its configuration: its
+        camera online, face unlock on, and the keypad's counters (never a value or who)."""
+        door = self.config.doors[door_id]
+        reader = self.readers.get(door.camera) if door.camera is not None else None
+        worker = self.doors.get(door_id)
+        if worker is not None:
+            face_enabled = worker.face_enabled
+        else:  # not started, or no camera: what the configuration and the overrides say
+            overrides = self.store.door_method_overrides()
+            face_enabled = "face" in door.methods and overrides.get((door_id, "face"), True)
+        gate = self.credential_gate
+        return {
+            "camera_online": reader.health().online if reader is not None else False,
+            "face_enabled": face_enabled,
+            "credential_attempts": gate.stats(door_id) if gate is not None else None,
+        }
+
+    def door_camera(self, door_id: str) -> CameraReader | None:
+        """The camera a face door reads (enrolment takes frames from it); None without one."""
+        worker = self.doors.get(door_id)
+        return worker.reader if worker is not None else None
+
+    def under_attack(self) -> dict[str, list[str]]:
+        """The doors, and their methods, under a guessing attack now (health, R12)."""
+        return self.credential_gate.under_attack() if self.credential_gate is not None else {}
 
     def wait_for_end(self, timeout: float | None = None) -> bool:
         """With stop_at_end: waits until every door has seen its camera's stream end."""

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from facegate.access.liveness import judge_window
-from facegate.errors import ConsentError, EnrolmentError
+from facegate.errors import ConsentError, EnrolmentError, ImageError
 from facegate.identity.store import IdentityStore
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.embed import normalise
@@ -34,16 +34,16 @@ class SpreadError(EnrolmentError):
 def decode_image(data: bytes, label: str) -> Image:
     """Decodes JPEG/PNG bytes in memory; the bytes are not kept beyond this call."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise EnrolmentError(f"{label}: image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
+        raise ImageError(f"{label}: image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
     size = declared_size(data)
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
-        raise EnrolmentError(
+        raise ImageError(
             f"{label}: image of {size[0]}x{size[1]} pixels; at most "
             f"{MAX_IMAGE_PIXELS // 10**6} megapixels are accepted"
         )
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise EnrolmentError(f"{label}: not a readable JPEG or PNG image")
+        raise ImageError(f"{label}: not a readable JPEG or PNG image")
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -51,7 +51,7 @@ def read_image(path: Path) -> Image:
     try:
         return decode_image(path.read_bytes(), str(path))
     except OSError as error:
-        raise EnrolmentError(f"{path}: cannot read ({error.strerror})") from None
+        raise ImageError(f"{path}: cannot read ({error.strerror})") from None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,10 @@ class NotFoundError(FacegateError):
     """The person, credential or door named does not exist."""
 
 
+class UnknownDoorError(NotFoundError):
+    """A door that is not configured (a credential presented for it, its counters)."""
+
+
 class ModelError(FacegateError):
     """A model file is missing or is not the pinned one."""
 
@@ -21,12 +25,35 @@ class ConsentError(FacegateError):
     """An operation needs a live consent record that the person does not have (R2)."""
 
 
+class ConsentRecordError(ConsentError):
+    """A consent that cannot be recorded as given: no signer, witness or guardian where one is
+    needed, an unknown notice, a length out of bounds (R2, R3, R6)."""
+
+
+class RuleError(FacegateError):
+    """A change refused because it would break one of the rules (docs/rules.md), named in the
+    message: a door left with the face as its only method (R4), for one. `key` names the rule
+    for programs (Home Assistant translates it)."""
+
+    def __init__(self, message: str, key: str = "rule") -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class TamperError(FacegateError):
     """Stored data failed authentication: it was altered outside the engine (R8)."""
 
 
 class EnrolmentError(FacegateError):
     """An enrolment image could not produce a usable template."""
+
+
+class ImageError(EnrolmentError):
+    """An image that cannot be read at all: too large, or not a JPEG or PNG."""
+
+
+class CameraError(EnrolmentError):
+    """The door camera gave no frame to enrol from."""
 
 
 class CredentialInUseError(FacegateError):

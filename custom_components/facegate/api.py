@@ -32,10 +32,11 @@ class FacegateAuthError(FacegateError):
 class FacegateRequestError(FacegateError):
     """The engine refused the request (4xx) and said why."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, key: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.key = key  # the kind of refusal, as the engine names it (r4_face_only, not_found, ...)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +76,12 @@ class FacegateClient:
             ) from error
         if response.status >= 400:
             message = data.get("error") if isinstance(data, dict) else None
-            raise FacegateRequestError(response.status, str(message or response.reason))
+            key = data.get("key") if isinstance(data, dict) else None
+            raise FacegateRequestError(
+                response.status,
+                str(message or response.reason),
+                key if isinstance(key, str) else None,
+            )
         return data
 
     async def installation(self) -> Installation:

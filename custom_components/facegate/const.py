@@ -30,3 +30,7 @@ SEEN_DECISIONS: Final = 1024
 RECONNECT_MIN_S: Final = 1.0
 RECONNECT_MAX_S: Final = 60.0
 REQUEST_TIMEOUT_S: Final = 10.0
+
+# The engine's `key`s for refusals under a rule that have a translation here (translations/):
+# R4, a door never left with the face as its only method.
+ENGINE_RULE_KEYS: Final = frozenset({"r4_face_only"})

@@ -7,22 +7,23 @@ from typing import Any, cast
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import FacegateAuthError, FacegateError, FacegateRequestError, Installation
-from .const import DOMAIN
+from .const import DOMAIN, ENGINE_RULE_KEYS
 from .coordinator import FacegateConfigEntry, FacegateCoordinator
 
 
 def engine_error(error: FacegateError) -> HomeAssistantError:
     """The Home Assistant error, translated, for an error of the engine's client."""
     if isinstance(error, FacegateRequestError):
-        if error.message.startswith("R4"):
-            return HomeAssistantError(translation_domain=DOMAIN, translation_key="r4_face_only")
+        if error.key in ENGINE_RULE_KEYS:
+            # A rule the engine enforces (R4 ...): the user asked for something it forbids.
+            return ServiceValidationError(translation_domain=DOMAIN, translation_key=error.key)
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="engine_refused",

@@ -70,10 +70,8 @@ class FacegateMethodSwitch(FacegateDoorEntity, SwitchEntity):
         await self._set(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        enabled = set(self.door.get("enabled", [])) - {self.method}
-        if enabled == {"face"}:
-            # R4: never leave the face as the only way in; the engine would refuse it too.
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="r4_face_only")
+        # R4 (never the face alone) is the engine's to enforce: its refusal comes back as a
+        # translated error (entity.engine_error).
         await self._set(False)
 
     async def _set(self, enabled: bool) -> None:

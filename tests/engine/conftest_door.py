@@ -18,7 +18,7 @@ from facegate.config import Config, parse
 from facegate.engine import Engine
 from facegate.enrol import Enrolment, enrol_images, read_image
 from facegate.mqtt import MqttLink
-from facegate.rtsp import RtspServer
+from facegate.simulated_camera import RtspServer
 from facegate.vision.analyzer import FaceAnalyzer
 
 LOCK_TOPIC = "test/front_lock/set"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from facegate.clip import build_clip
-from facegate.rtsp import RtspServer
+from facegate.simulated_camera import RtspServer
 
 CLIP_SECONDS = 4.0
 CLIP_FPS = 10

@@ -32,13 +32,15 @@ from facegate import __version__
 from facegate.audit_records import entry_hash
 from facegate.capture import CameraReader
 from facegate.config import DEFAULT_MAX_FAILURES, parse
-from facegate.errors import ConfigError, FacegateError
+from facegate.errors import ConfigError, FacegateError, RuleError
 from facegate.events import verify
 from facegate.installation import load_or_create_installation_id
-from facegate.rtsp import RtspServer
+from facegate.simulated_camera import RtspServer
 from facegate.web import create_app, load_or_create_token
-from facegate.web.events import Close, EventHub
+from facegate.web.event_stream import Close, EventHub
 from facegate.web.server import ApiServer
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_spec
 
 pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
 
@@ -164,6 +166,27 @@ def test_openapi_document_lists_every_route_the_app_has(env: Env) -> None:
         for r in app.router.routes()
         if r.method != "HEAD" and r.resource is not None
     } == served
+
+
+def test_openapi_document_is_valid_and_the_answers_match_it(env: Env) -> None:
+    spec = env.api.get("/api/openapi.json").data
+    validate_spec(spec)  # openapi-spec-validator: the document itself is well formed
+
+    def check(name: str, instance: Any) -> None:
+        # The component, with the document around it so that its $refs resolve.
+        schema = {**spec["components"]["schemas"][name], "components": spec["components"]}
+        Draft202012Validator(schema).validate(instance)
+
+    check("Health", env.api.get("/api/health").data)
+    person = env.person("Zhou Li")
+    env.api.post(f"/api/people/{person}/credentials", {"kind": "pin", "value": "482916"})
+    check("Export", env.api.get(f"/api/people/{person}/export").data)
+    check("Installation", env.api.get("/api/installation").data)
+    for error in (
+        env.api.get("/api/people/nobody/export").data,
+        env.api.post("/api/people", {"name": ""}).data,
+    ):
+        check("Error", error)
 
 
 def test_installation_id_is_created_once_and_kept(tmp_path: Path) -> None:
@@ -495,6 +518,12 @@ def test_r4_a_door_is_never_left_with_face_as_its_only_method(
 
     reply = api.post(path, {"method": "pin", "enabled": False})
     assert reply.status == 409 and "R4" in reply.error
+    assert env.engine.store.door_method_overrides() == {}
+    # The rule lives in the store, in the transaction that writes: the CLI, Home Assistant or
+    # another process cannot go round it.
+    configured = env.config.doors["front_door"].methods
+    with pytest.raises(RuleError, match="R4"):
+        env.engine.store.set_door_method("front_door", "pin", False, configured=configured)
     assert env.engine.store.door_method_overrides() == {}
 
     off = api.post(path, {"method": "face", "enabled": False}).data

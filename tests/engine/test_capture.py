@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 from facegate.capture import CameraReader, Frame, redact
-from facegate.rtsp import RtspServer, free_port
+from facegate.simulated_camera import RtspServer, free_port
 
 # Registering twice (here and from a conftest) is harmless: pytest loads a plugin once.
 pytest_plugins = ["conftest_rtsp"]

@@ -244,7 +244,7 @@ def test_method_disabled_at_door_or_for_person_is_denied(make_door) -> None:
     person = door.resident(pin=PIN, card=CARD, tag=TAG)
     door.start()
     # An administrator turns the card reader off at this door.
-    door.store.set_door_method(DOOR, "card", False)
+    door.engine.set_door_method(DOOR, "card", False)
     event = door.present_and_wait("card", CARD)
     assert (event["result"], event["reason"]) == ("denied", "door_disabled")
     # The resident turns their tag off.
@@ -261,7 +261,7 @@ def test_method_disabled_at_door_or_for_person_is_denied(make_door) -> None:
     assert door.stats()["failures"] == 0
     # The PIN still works, and the card again once the door allows it.
     assert door.present_and_wait("pin", PIN)["result"] == "granted"
-    door.store.set_door_method(DOOR, "card", True)
+    door.engine.set_door_method(DOOR, "card", True)
     assert door.present_and_wait("card", CARD)["result"] == "granted"
     assert door.watch.wait_for(lambda m: len([x for x in m if x.topic == LOCK_TOPIC]) == 2, 2)
 

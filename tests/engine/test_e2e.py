@@ -82,7 +82,7 @@ def test_face_switched_off_at_a_door_stays_off_after_a_restart(
     door, _server = door_factory(obama_clip)
     door.enrol("Barack Obama", faces / "enroll/barack_obama/obama.jpg")
     # Switched off earlier (through the API or Home Assistant), persisted in the store.
-    door.engine.store.set_door_method("front_door", "face", False)
+    door.engine.set_door_method("front_door", "face", False)
     door.start()
     assert door.engine.doors["front_door"].face_enabled is False
     assert door.engine.wait_for_end(timeout=30)

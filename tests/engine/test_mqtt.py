@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import paho.mqtt.client as mqtt
 import pytest
 from conftest_mqtt import make_ca, server_certificate
-from facegate.broker import EmbeddedBroker
+from facegate.demo_broker import EmbeddedBroker
 from facegate.errors import FacegateError
 from facegate.mqtt import MqttLink
 from facegate.mqtt_backlog import BACKLOG_LIMIT

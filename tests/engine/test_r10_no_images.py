@@ -31,7 +31,7 @@ from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
 from facegate.identity.store import DB_NAME
 from facegate.mqtt import MqttLink
-from facegate.rtsp import RtspServer
+from facegate.simulated_camera import RtspServer
 from facegate.vision.align import TEMPLATE_SIZE, align
 from facegate.vision.analyzer import nearest_face
 from facegate.vision.detect import FaceDetector

@@ -259,7 +259,7 @@ def test_r9_demo_pipeline_makes_no_outbound_connection(
     # The guard was really there, in the engine and in the RTSP camera's system python.
     commands = [" ".join(entry["cmdline"]) for entry in run.loaded]
     assert any("facegate.cli demo" in c for c in commands), commands
-    assert any("rtsp_server.py" in c for c in commands), commands
+    assert any("simulated_camera_server.py" in c for c in commands), commands
 
     # Models came from the local models directory (the liveness pair from the package itself)
     # only, and nothing was fetched into HOME

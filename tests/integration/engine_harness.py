@@ -23,9 +23,9 @@ Assistant lock `lock.side_door`; its camera `side_cam`). The camera is a looping
 loopback: `python engine_harness.py camera` (run from the engine's venv, on the host, like the
 engine: it needs OpenCV, GStreamer and a face photo — from the shared test data in ../shared or
 $FACEGATE_SHARED, else the demo's public-domain photograph — none of which Home Assistant's
-environments can see) builds a clip of a blank door then a face
-(facegate.clip.build_clip) in the work directory, serves it with facegate.rtsp.RtspServer and
-copies the enrolment photo beside it, where `engine.enrol_face()` reads it. The work directory
+environments can see) builds a clip of a blank door then a face (facegate.clip.build_clip) in
+the work directory, serves it with facegate.simulated_camera.RtspServer and copies the
+enrolment photo beside it, where `engine.enrol_face()` reads it. The work directory
 is temporary (under .cache/ for ha_test.sh): no photo ever lands in the repository. Face
 recognition is off at the side door between tests (`reset()`), so a camera that keeps seeing an
 unknown face cannot add decisions to other tests; a test turns it on when it wants faces.
@@ -426,7 +426,7 @@ def _run_camera(workdir: Path) -> int:
     """In the engine's venv: builds the clip and serves it on loopback until SIGTERM/SIGINT or
     until the process that started it is gone; writes its URL to `camera.url` when ready."""
     from facegate.clip import build_clip  # the engine's venv only
-    from facegate.rtsp import RtspServer
+    from facegate.simulated_camera import RtspServer
 
     parent = os.getppid()
     stopping = False

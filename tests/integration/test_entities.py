@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from engine_harness import EngineUnderTest
+from engine_harness import FACE_DOOR, EngineUnderTest
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
 from homeassistant.components.button import SERVICE_PRESS
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
@@ -151,7 +151,7 @@ async def test_a_method_switch_turns_the_method_off_and_on(
 async def test_face_is_never_left_the_only_way_in(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
-    """R4, for a camera door (the test engine has none, so the door is added to the state)."""
+    """R4 at the harness's camera door; the camera sensor on a door added to the state."""
     coordinator = await setup_entry(hass, mock_config_entry)
     garage = {
         "id": "garage",
@@ -164,9 +164,14 @@ async def test_face_is_never_left_the_only_way_in(
     coordinator.async_set_updated_data(
         replace(coordinator.data, doors={**coordinator.data.doors, "garage": garage})
     )
+    # R4 is the engine's rule (its store checks it): with face unlock on at the side door,
+    # turning off its PIN would leave the face alone; the refusal comes back translated, by
+    # its key. (The harness turns face unlock off again after the test.)
+    await FacegateMethodSwitch(coordinator, FACE_DOOR, "face").async_turn_on()
     with pytest.raises(ServiceValidationError) as refused:
-        await FacegateMethodSwitch(coordinator, "garage", "pin").async_turn_off()
+        await FacegateMethodSwitch(coordinator, FACE_DOOR, "pin").async_turn_off()
     assert refused.value.translation_key == "r4_face_only"
+    assert "pin" in coordinator.data.doors[FACE_DOOR]["enabled"]
     camera = FacegateCameraOnline(coordinator, "garage")
     assert camera.is_on
     # The engine says when a camera goes offline or comes back.
@@ -177,8 +182,10 @@ async def test_face_is_never_left_the_only_way_in(
     assert camera.is_on
 
     # The engine's own R4 refusal is translated the same way; other errors keep its message.
-    r4 = engine_error(FacegateRequestError(409, "R4: the face must never be the only way in"))
-    assert r4.translation_key == "r4_face_only"
+    r4 = engine_error(
+        FacegateRequestError(409, "R4: the face must never be the only way in", "r4_face_only")
+    )
+    assert isinstance(r4, ServiceValidationError) and r4.translation_key == "r4_face_only"
     other = engine_error(FacegateRequestError(404, "no door with id x"))
     assert other.translation_placeholders == {"message": "no door with id x"}
     assert engine_error(FacegateConnectionError("down")).translation_key == "cannot_connect"

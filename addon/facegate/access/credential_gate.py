@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from facegate.access.actuator import DoorActuator
 from facegate.access.throttle import Throttle
 from facegate.config import CredentialsConfig
-from facegate.errors import FacegateError, TamperError
+from facegate.errors import TamperError, UnknownDoorError
 from facegate.events import Reason
 from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError, CredentialKind
 from facegate.identity.records import door_throttle
@@ -48,10 +48,6 @@ from facegate.identity.store import IdentityStore
 _LOGGER = logging.getLogger("facegate.access")
 # Every credential kind is also an access method of the same name.
 _KINDS: dict[str, CredentialKind] = {kind: kind for kind in CREDENTIAL_KINDS}
-
-
-class UnknownDoorError(FacegateError):
-    """A credential was presented for a door that is not configured (HTTP 404)."""
 
 
 @dataclass

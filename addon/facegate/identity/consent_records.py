@@ -7,7 +7,7 @@ import datetime as dt
 import time
 import uuid
 
-from facegate.errors import ConsentError
+from facegate.errors import ConsentError, ConsentRecordError
 from facegate.identity.records import (
     DEFAULT_CONSENT_DAYS,
     GUARDIAN_AGE,
@@ -38,22 +38,26 @@ class ConsentRecords(StoreCore):
         now: float | None = None,
     ) -> Consent:
         if not 1 <= days <= MAX_CONSENT_DAYS:
-            raise ConsentError(f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited")
+            raise ConsentRecordError(
+                f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited"
+            )
         if not signer.strip():
-            raise ConsentError("consent needs the name of the person who signed it")
+            raise ConsentRecordError("consent needs the name of the person who signed it")
         for role, signed in (("signer", signer), ("witness", witness), ("guardian", guardian)):
             if signed is not None and (problem := text_problem(signed)) is not None:
-                raise ConsentError(f"the {role}'s name {problem}")
+                raise ConsentRecordError(f"the {role}'s name {problem}")
         if method == "paper" and not (witness and witness.strip()):
-            raise ConsentError("a paper consent entered by an administrator needs a witness name")
+            raise ConsentRecordError(
+                "a paper consent entered by an administrator needs a witness name"
+            )
         person = self.person(person_id)
         if person.needs_guardian() and not (guardian and guardian.strip()):
-            raise ConsentError(
+            raise ConsentRecordError(
                 f"R3: {person.name} is under {GUARDIAN_AGE}; a parent or guardian must give "
                 "the consent, and their name is recorded"
             )
         if self.notice_scope(notice_version) is None:
-            raise ConsentError(
+            raise ConsentRecordError(
                 f"notice version {notice_version} is unknown: consent must "
                 "name the notice the person was shown"
             )
@@ -130,9 +134,11 @@ class ConsentRecords(StoreCore):
     ) -> Consent:
         """Extends the latest unwithdrawn consent under the notice shown now (R6)."""
         if not 1 <= days <= MAX_CONSENT_DAYS:
-            raise ConsentError(f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited")
+            raise ConsentRecordError(
+                f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited"
+            )
         if self.notice_scope(notice_version) is None:
-            raise ConsentError(f"notice version {notice_version} is unknown")
+            raise ConsentRecordError(f"notice version {notice_version} is unknown")
         person = self.person(person_id)
         moment = time.time() if now is None else now
         rows = self._query(

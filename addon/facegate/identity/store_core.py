@@ -12,12 +12,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from facegate.audit import AuditLog
-from facegate.errors import FacegateError, NotFoundError, TamperError
+from facegate.errors import FacegateError, NotFoundError, RuleError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.migrations import migrate
@@ -25,6 +25,7 @@ from facegate.identity.records import Person, iso_date, person_of_row
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
+from facegate.rules import R4, face_alone
 
 DB_NAME = "facegate.db"
 KEY_NAME = "template.key"
@@ -267,8 +268,23 @@ class StoreCore:
         rows = self._query("SELECT door, method, enabled FROM door_methods")
         return {(r["door"], r["method"]): bool(r["enabled"]) for r in rows}
 
-    def set_door_method(self, door: str, method: str, enabled: bool) -> None:
+    def set_door_method(
+        self, door: str, method: str, enabled: bool, *, configured: Collection[str]
+    ) -> None:
+        """Switches a configured method of a door on or off. Checked in the transaction that
+        writes it, so two changes at once (or two processes) cannot together leave the door
+        with the face as its only method (R4)."""
         with self._transaction() as db:
+            rows = db.execute("SELECT method, enabled FROM door_methods WHERE door = ?", (door,))
+            switched = {r["method"]: bool(r["enabled"]) for r in rows}
+            now_on = {m for m in configured if switched.get(m, True)}
+            after = now_on | {method} if enabled else now_on - {method}
+            if "face" in after and face_alone(after):
+                raise RuleError(
+                    f"{R4}; door {door} would be left with face as its only enabled method. "
+                    "Enable a PIN, card, tag or phone method first",
+                    key="r4_face_only",
+                )
             db.execute(
                 "INSERT OR REPLACE INTO door_methods VALUES (?, ?, ?)", (door, method, int(enabled))
             )

@@ -20,11 +20,8 @@ from aiohttp.typedefs import Handler, Middleware
 import facegate
 from facegate.engine import Engine
 from facegate.errors import (
-    ConsentError,
-    EnrolmentError,
     FacegateError,
     NotFoundError,
-    TamperError,
 )
 from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
@@ -35,8 +32,9 @@ from facegate.web.auth import check_authorization
 from facegate.web.body import BadRequestError, fail
 from facegate.web.consent import ConsentRoutes
 from facegate.web.credentials import CredentialRoutes
-from facegate.web.events import EventHub, events_handler
-from facegate.web.faces import CameraError, FaceEnrolment
+from facegate.web.error_table import error_response
+from facegate.web.event_stream import EventHub, events_handler
+from facegate.web.faces import FaceEnrolment
 from facegate.web.health import engine_health
 from facegate.web.openapi import build_spec
 from facegate.web.people import PeopleRoutes, person_detail, person_summary
@@ -91,17 +89,8 @@ def _guard(token: str) -> Middleware:
             if error.status < 400:
                 raise
             return error_reply(error.status, _http_message(request, error), _allow(error))
-        except ConsentError as error:
-            return error_reply(409, str(error))
-        except CameraError as error:
-            return error_reply(503, str(error))
-        except EnrolmentError as error:
-            return error_reply(422, str(error))
-        except TamperError as error:
-            return error_reply(409, f"stored data failed its integrity check: {error}")
         except FacegateError as error:
-            message = str(error)
-            return error_reply(404 if message.startswith("no person with id") else 400, message)
+            return error_response(error)  # web/error_table.py: one status per error type
         except Exception:
             _LOGGER.exception("API %s %s failed", request.method, request.path)
             return error_reply(500, "internal error; the engine log has the details")
@@ -158,7 +147,6 @@ class _Api:
         self.credentials = CredentialRoutes(
             engine, existing_person=self._existing_person, changed=self._changed
         )
-        self._door_lock = asyncio.Lock()
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         people = "/api/people/{person_id}"
@@ -251,25 +239,20 @@ class _Api:
     def _door_json(self, door_id: str, overrides: dict[tuple[str, str], bool]) -> dict[str, Any]:
         door = self.engine.config.doors[door_id]
         enabled = sorted(m for m in door.methods if overrides.get((door_id, m), True))
-        camera: dict[str, Any] | None = None
+        state = self.engine.door_state(door_id)
+        camera = None
         if door.camera is not None:
-            reader = self.engine.readers.get(door.camera)
-            camera = {
-                "name": door.camera,
-                "online": reader.health().online if reader is not None else False,
-            }
-        worker = self.engine.doors.get(door_id)
-        gate = self.engine.credential_gate
+            camera = {"name": door.camera, "online": state["camera_online"]}
         return {
             "id": door.id,
             "name": door.name,
             "methods": sorted(door.methods),
             "enabled": enabled,
-            "face_enabled": worker.face_enabled if worker is not None else "face" in enabled,
+            "face_enabled": state["face_enabled"],
             "camera": camera,
             "lock": "mqtt" if door.lock.command_topic is not None else "home_assistant",
             # Counters only: never a presented value, never who tried.
-            "credential_attempts": gate.stats(door_id) if gate is not None else None,
+            "credential_attempts": state["credential_attempts"],
         }
 
     def _doors(self) -> list[dict[str, Any]]:
@@ -335,36 +318,15 @@ class _Api:
 
     async def door_method(self, request: web.Request) -> web.Response:
         door_id = request.match_info["door"]
-        door = self.engine.config.doors.get(door_id)
-        if door is None:
+        if door_id not in self.engine.config.doors:
             fail(404, f"no door with id {door_id}")
         data = await body.json_object(request)
         body.only(data, ("method", "enabled"))
         method = body.choice(data, "method", METHODS)
         enabled = body.flag(data, "enabled")
-        if method not in door.methods:
-            fail(
-                409,
-                f"door {door_id} is not configured for {method} (configured: "
-                f"{', '.join(sorted(door.methods))}); add it to the door's methods in the "
-                "configuration",
-            )
-        async with self._door_lock:  # two changes at once must not both pass the R4 check
-            overrides = await call(self.store.door_method_overrides)
-            now_on = {m for m in door.methods if overrides.get((door_id, m), True)}
-            after = now_on | {method} if enabled else now_on - {method}
-            if after == {"face"}:
-                fail(
-                    409,
-                    f"R4: the face must never be the only way in; door {door_id} would be left "
-                    "with face as its only enabled method. Enable a PIN, card, tag or phone "
-                    "method first",
-                )
-            await call(self.store.set_door_method, door_id, method, enabled)
-            worker = self.engine.doors.get(door_id)
-            if method == "face" and worker is not None:
-                worker.face_enabled = enabled
-            overrides = await call(self.store.door_method_overrides)
+        # R4 and the configured methods are checked by the engine and its store (RuleError: 409).
+        await call(self.engine.set_door_method, door_id, method, enabled)
+        overrides = await call(self.store.door_method_overrides)
         result = self._door_json(door_id, overrides)
         self.hub.state("door", door=result)
         return reply(result)

@@ -9,7 +9,6 @@ from typing import Any
 from aiohttp import web
 
 from facegate.engine import Engine
-from facegate.errors import ConsentError
 from facegate.identity.records import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS
 from facegate.vocabulary import CONSENT_METHODS
 from facegate.web import body
@@ -84,20 +83,17 @@ class ConsentRoutes:
         )
         version = self._current_notice(data)  # last: the body is otherwise acceptable
         assert days is not None
-        try:
-            consent = await call(
-                self.store.give_consent,
-                person_id,
-                notice_version=version,
-                method=method,  # checked against CONSENT_METHODS
-                signer=signer,
-                witness=witness,
-                guardian=guardian,
-                entered_by=entered_by,
-                days=days,
-            )
-        except ConsentError as error:
-            fail(400, str(error))
+        consent = await call(
+            self.store.give_consent,
+            person_id,
+            notice_version=version,
+            method=method,  # checked against CONSENT_METHODS
+            signer=signer,
+            witness=witness,
+            guardian=guardian,
+            entered_by=entered_by,
+            days=days,
+        )
         await self._changed("consent_given", person_id)
         return reply(consent.to_json(), status=201)
 

@@ -3,18 +3,15 @@ and present one at a door through the same decision as a face."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from facegate.access.credential_gate import UnknownDoorError
 from facegate.engine import Engine
-from facegate.errors import FacegateError, TooManyChangesError
-from facegate.identity.credentials import CREDENTIAL_KINDS, CredentialError
+from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.web import body
 from facegate.web.body import fail
-from facegate.web.replies import call, error_reply, reply
+from facegate.web.replies import call, reply
 
 
 class CredentialRoutes:
@@ -43,22 +40,13 @@ class CredentialRoutes:
                 "leading zeros are kept)",
             )
         label = body.text(data, "label", max_length=60) or ""
-        try:
-            credential = await call(
-                self.engine.add_credential,
-                person_id,
-                kind,  # checked against CREDENTIAL_KINDS
-                value,
-                label,
-            )
-        except CredentialError as error:
-            fail(400, str(error))
-        except TooManyChangesError as error:
-            return error_reply(
-                429, str(error), {"Retry-After": str(math.ceil(error.retry_after_s))}
-            )
-        except FacegateError as error:
-            fail(409, str(error))
+        credential = await call(
+            self.engine.add_credential,
+            person_id,
+            kind,  # checked against CREDENTIAL_KINDS
+            value,
+            label,
+        )
         await self._changed("credentials", person_id)
         # Never the value: the store does not even hold it in clear.
         return reply(
@@ -88,13 +76,6 @@ class CredentialRoutes:
             fail(400, "field 'value' must be at most 256 characters")
         if door_id not in self.engine.config.doors:
             fail(404, f"no door with id {door_id}")
-        try:
-            # The same decision, lock command, signed event and audit entry as a face (R5).
-            event = await call(self.engine.present_credential, door_id, kind, value)
-        except UnknownDoorError as error:
-            fail(404, str(error))
-        except CredentialError as error:
-            fail(400, str(error))
-        except FacegateError as error:
-            fail(409, str(error))
+        # The same decision, lock command, signed event and audit entry as a face (R5).
+        event = await call(self.engine.present_credential, door_id, kind, value)
         return reply(dict(event))

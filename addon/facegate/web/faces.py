@@ -26,7 +26,7 @@ from facegate.enrol import (
     enrol_images,
     enrol_vectors,
 )
-from facegate.errors import EnrolmentError
+from facegate.errors import CameraError, EnrolmentError
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.types import Image, Vector
 from facegate.web import body
@@ -123,13 +123,12 @@ class FaceEnrolment:
             else [f"uploaded image {i + 1}" for i in range(len(blobs))]
         )
         try:
-            # Decoded in memory, never written anywhere (R10).
+            # Decoded in memory, never written anywhere (R10); an unreadable one is an
+            # ImageError (400, web/error_table.py).
             images = [
                 (label, await self._run(decode_image, blob, label))
                 for label, blob in zip(labels, blobs, strict=True)
             ]
-        except EnrolmentError as error:
-            fail(400, str(error))
         finally:
             del blobs
         enrolment = await self._run(self._enrol_images, person_id, images)
@@ -146,8 +145,7 @@ class FaceEnrolment:
             fail(400, f"field 'frames' must be a whole number from 1 to {MAX_ENROLMENT_IMAGES}")
         if door_id not in self.engine.config.doors:
             fail(404, f"no door with id {door_id}")
-        worker = self.engine.doors.get(door_id)
-        if worker is None:
+        if self.engine.door_camera(door_id) is None:
             fail(409, f"door {door_id} has no face camera to take a snapshot from")
         await self._require_consent(person_id)
         enrolment = await self._run(self._from_camera, person_id, door_id, count)
@@ -156,7 +154,8 @@ class FaceEnrolment:
     def _from_camera(self, person_id: str, door_id: str, count: int) -> Enrolment:
         """On the enrolment thread: `count` usable frames of the door camera, quality-gated
         one by one (a frame without a usable face is skipped), enrolled together."""
-        reader = self.engine.doors[door_id].reader
+        reader = self.engine.door_camera(door_id)
+        assert reader is not None  # checked before the enrolment thread was asked
         analyzer = self._analyzer_here()
         vectors: list[Vector] = []
         labels: list[str] = []
@@ -193,10 +192,6 @@ class FaceEnrolment:
             max_spread=self.engine.max_spread,
             labels=labels,
         )
-
-
-class CameraError(EnrolmentError):
-    """The door camera gave no frame (HTTP 503)."""
 
 
 async def _multipart_images(request: web.Request) -> list[bytes]:

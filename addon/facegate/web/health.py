@@ -17,8 +17,7 @@ def engine_health(engine: Engine, event_clients: int) -> dict[str, Any]:
     store = engine.store
     verdict = store.verify_audit()
     tampered = store.tampered_rows()
-    gate = engine.credential_gate
-    attacked = gate.under_attack() if gate is not None else {}
+    attacked = engine.under_attack()
     cameras = {name: asdict(h) for name, h in engine.camera_health().items()}
     online = sum(1 for h in cameras.values() if h["online"])
     connected = getattr(engine.link, "connected", None)  # MqttLink's property

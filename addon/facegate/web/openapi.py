@@ -34,7 +34,7 @@ def _paths() -> dict[str, Schema]:
         "get": op(
             "health",
             "Engine status: cameras online, template count, audit chain intact, decision policy",
-            ok("status", {"type": "object"}) | errors(),
+            ok("status", ref("Health")) | errors(),
             description="`decision_policy` holds the open-set policy as it stands: the embedder, "
             "the people enrolled, the template policy and frame aggregation, per door the "
             "strictness, its target rate of strangers let in per attempt, the threshold, margin "

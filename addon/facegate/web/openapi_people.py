@@ -59,7 +59,7 @@ def person_paths() -> dict[str, Schema]:
         "get": op(
             "exportPerson",
             "Everything held about the person, in one document (R11): no secret, no vector",
-            ok("the export", {"type": "object"}) | errors(404),
+            ok("the export", ref("Export")) | errors(404),
             parameters=[PERSON],
         )
     }

@@ -125,8 +125,11 @@ def schemas() -> dict[str, Schema]:
     return {
         "Error": {
             "type": "object",
-            "properties": {"error": {"type": "string"}},
-            "required": ["error"],
+            "description": "`error` says what is wrong, for people; `key` names the kind of "
+            "refusal, for programs (Home Assistant translates it): `r4_face_only`, "
+            "`no_consent`, `credential_in_use`, `not_found`, `bad_request`, ...",
+            "properties": {"error": {"type": "string"}, "key": {"type": "string"}},
+            "required": ["error", "key"],
         },
         "Consent": {
             "type": "object",
@@ -296,5 +299,66 @@ def schemas() -> dict[str, Schema]:
                 "max_spread": {"type": "number", "description": "the most the embedder allows"},
             },
             "required": ["templates", "template_count", "spread", "max_spread"],
+        },
+        "Health": {
+            "type": "object",
+            "properties": {
+                "status": {
+                    "type": "string",
+                    "enum": ["ok", "degraded"],
+                    "description": "degraded when something needs a person: the audit chain, "
+                    "a camera, altered rows or templates, a guessing attack, the broker",
+                },
+                "notice_version": {"type": "string"},
+                "doors": {"type": "integer"},
+                "cameras": {"type": "object", "additionalProperties": {"type": "object"}},
+                "cameras_online": {"type": "integer"},
+                "cameras_total": {"type": "integer"},
+                "people": {"type": "integer"},
+                "templates": {"type": "integer"},
+                "templates_in_use": {"type": "integer"},
+                "refused_templates": {"type": "integer"},
+                "tampered_rows": {
+                    "type": "object",
+                    "description": "per table, the ids of rows whose MAC no longer matches (R8)",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+                "under_attack": {
+                    "type": "object",
+                    "description": "per door, the methods under a guessing attack (R12)",
+                    "additionalProperties": {"type": "array", "items": METHOD},
+                },
+                "decision_policy": {"type": "object"},
+                "mqtt_connected": {"type": ["boolean", "null"]},
+                "audit_ok": {"type": "boolean"},
+                "audit_problem": NULLABLE_STRING,
+                "event_clients": {"type": "integer"},
+            },
+            "required": ["status", "tampered_rows", "under_attack", "audit_ok"],
+        },
+        "Export": {
+            "type": "object",
+            "description": "Everything held about the person (R11): never a secret or a vector.",
+            "properties": {
+                "exported_at": {"type": "number"},
+                "person": ref("Person"),
+                "consents": {"type": "array", "items": ref("Consent")},
+                "credentials": {"type": "array", "items": ref("CredentialRef")},
+                "templates": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string"},
+                            "embedder": {"type": "string"},
+                            "consent_id": {"type": "string"},
+                            "created_at": {"type": "number"},
+                        },
+                        "additionalProperties": False,
+                    },
+                },
+                "audit": {"type": "array", "items": ref("AuditEntry")},
+            },
+            "required": ["exported_at", "person", "consents", "credentials", "templates", "audit"],
         },
     }

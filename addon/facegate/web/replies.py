@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from functools import partial
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -20,8 +21,13 @@ def reply(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
     return web.json_response(data, status=status, headers=headers, dumps=_dumps)
 
 
-def error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return reply({"error": message}, status=status, headers=headers)
+def error_reply(
+    status: int, message: str, headers: dict[str, str] | None = None, *, key: str | None = None
+) -> web.Response:
+    """`{"error": message, "key": ...}`: the key names the kind of refusal for programs (the
+    error table's, else the status's own name: "not_found", "bad_request", ...)."""
+    name = key or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    return reply({"error": message, "key": name}, status=status, headers=headers)
 
 
 async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:

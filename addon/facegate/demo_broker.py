@@ -16,7 +16,7 @@ from typing import Any
 
 from facegate.errors import FacegateError
 
-_log = logging.getLogger("facegate.broker")
+_log = logging.getLogger("facegate.demo_broker")
 
 LOOPBACK = "127.0.0.1"
 _PORT_ATTEMPTS = 3

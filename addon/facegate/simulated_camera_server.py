@@ -3,10 +3,11 @@
 Run by Debian's own interpreter, which has GStreamer's introspection bindings (the engine's
 virtualenv does not):
 
-    /usr/bin/python3 rtsp_server.py --file CLIP.mp4 --port PORT [--mount /door] [--loop]
+    /usr/bin/python3 simulated_camera_server.py --file CLIP.mp4 --port PORT [--mount /door] [--loop]
 
-Standalone on purpose: stdlib and gi only, nothing from facegate. `facegate.rtsp.RtspServer`
-starts it as a subprocess and waits for the `READY rtsp://...` line on stdout.
+Standalone on purpose: stdlib and gi only, nothing from facegate.
+`facegate.simulated_camera.RtspServer` starts it as a subprocess and waits for the
+`READY rtsp://...` line on stdout.
 
 The clip's access units are demuxed once into memory and replayed from an appsrc with
 rewritten timestamps. That gives every client its own copy from the first frame and lets
@@ -41,7 +42,7 @@ try:
     )
 except (ImportError, ValueError) as exc:  # ValueError: gi present, typelib missing
     print(
-        f"rtsp_server: GStreamer RTSP bindings unavailable ({exc}); install the Debian "
+        f"simulated camera: GStreamer RTSP bindings unavailable ({exc}); install the Debian "
         "packages python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base "
         "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad",
         file=sys.stderr,
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         clip = load_clip(args.file)
     except (RuntimeError, GLib.Error) as exc:
-        print(f"rtsp_server: {exc}", file=sys.stderr, flush=True)
+        print(f"simulated camera: {exc}", file=sys.stderr, flush=True)
         return EXIT_BAD_CLIP
 
     server = GstRtspServer.RTSPServer()
@@ -209,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     server.set_service(str(args.port))
     server.get_mount_points().add_factory(mount, make_factory(clip, args.loop))
     if server.attach(None) == 0:
-        print(f"rtsp_server: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr, flush=True)
+        print(
+            f"simulated camera: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr, flush=True
+        )
         return EXIT_BIND
 
     loop = GLib.MainLoop()

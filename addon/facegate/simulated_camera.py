@@ -1,4 +1,5 @@
-"""Run `rtsp_server.py` as a local test camera: for the demo, the tests and the benchmarks.
+"""Run `simulated_camera_server.py` as a local test camera: for the demo, the tests and the
+benchmarks.
 
 The server needs GStreamer's RTSP server through PyGObject, which Debian ships for its own
 interpreter only, so it runs as a `/usr/bin/python3` subprocess rather than in-process.
@@ -23,12 +24,12 @@ from facegate.errors import FacegateError
 __all__ = ["SERVER_SCRIPT", "SYSTEM_PYTHON", "RtspServer", "RtspServerError", "free_port"]
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
-SERVER_SCRIPT = Path(__file__).resolve().with_name("rtsp_server.py")
+SERVER_SCRIPT = Path(__file__).resolve().with_name("simulated_camera_server.py")
 DEBIAN_PACKAGES = (
     "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base "
     "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
 )
-_EXIT_NO_GI = 3  # mirrors rtsp_server.EXIT_NO_GI, which cannot be imported from here
+_EXIT_NO_GI = 3  # mirrors simulated_camera_server.EXIT_NO_GI, which cannot be imported from here
 
 
 class RtspServerError(FacegateError):

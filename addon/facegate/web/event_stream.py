@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-_LOGGER = logging.getLogger("facegate.web.events")
+_LOGGER = logging.getLogger("facegate.web.event_stream")
 
 QUEUE_SIZE = 256
 MAX_CLIENTS = 32
