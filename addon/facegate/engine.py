@@ -75,6 +75,8 @@ class Engine:
         self.config = config
         self.link = link
         self._stop_at_end = stop_at_end
+        self._door_watchers: list[Callable[[str], None]] = []
+        self._attacked: dict[str, list[str]] = {}  # doors under a guessing attack, last seen
         # Every decision reaches the audit log first, then whoever else listens.
         self._listeners: list[DecisionListener] = [self._audit_decision, *(listeners or [])]
         self._on_frame = on_frame
@@ -162,6 +164,20 @@ class Engine:
     def add_listener(self, listener: DecisionListener) -> None:
         self._listeners.append(listener)
 
+    def watch_doors(self, watcher: Callable[[str], None]) -> None:
+        """`watcher(door_id)` runs (on an engine thread) when a door's state changes without
+        an API call: a method locked out, a guessing attack seen or over."""
+        self._door_watchers.append(watcher)
+
+    def _door_changed(self, door_id: str) -> None:
+        if self.credential_gate is not None:  # what housekeeping compares with, later
+            self._attacked = self.credential_gate.under_attack()
+        for watcher in self._door_watchers:
+            try:
+                watcher(door_id)
+            except Exception:  # a watcher must not take the keypad's decision down with it
+                _LOGGER.exception("door %s: a state watcher failed", door_id)
+
     def _audit_decision(self, event: Mapping[str, object]) -> None:
         try:
             self.store.record_access(dict(event))
@@ -175,6 +191,10 @@ class Engine:
         expired = self.store.expire_consents(now)
         if self.credential_gate is not None:
             self.credential_gate.summarise()
+            attacked = self.credential_gate.under_attack()
+            for door_id in set(attacked) ^ set(self._attacked):  # an attack over (or missed)
+                self._door_changed(door_id)
+            self._attacked = attacked
         moment = time.time() if now is None else now
         if moment - self._last_purge >= 86400:
             self._last_purge = moment
@@ -249,7 +269,10 @@ class Engine:
             worker.face_enabled = overrides.get((door_id, "face"), True)
         # PIN, card, tag and phone decide through the same actuators as the face (R5).
         self.credential_gate = CredentialGate(
-            actuators=self.actuators, store=self.store, limits=self.config.credentials
+            actuators=self.actuators,
+            store=self.store,
+            limits=self.config.credentials,
+            on_lockout=self._door_changed,
         )
         if isinstance(self.link, Subscribable):
             self.credential_inputs = CredentialInputs(

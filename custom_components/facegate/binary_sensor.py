@@ -1,6 +1,9 @@
-"""Binary sensors: whether each door's camera is online (doors with a camera only)."""
+"""Binary sensors: whether each door's camera is online (doors with a camera only), and
+whether someone is guessing codes at it (doors with a keypad, card or tag reader)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -30,6 +33,15 @@ CAMERA_ONLINE = BinarySensorEntityDescription(
 )
 
 
+GUESSING_ATTACK = BinarySensorEntityDescription(
+    key="guessing_attack",
+    translation_key="guessing_attack",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
+# A door's methods that someone can guess at; the engine locks each out on its own (R12).
+GUESSABLE = frozenset({"pin", "card", "tag", "phone"})
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FacegateConfigEntry,
@@ -38,9 +50,14 @@ async def async_setup_entry(
     add_door_entities(
         entry,
         async_add_entities,
-        lambda coordinator, door_id, door: (
-            [FacegateCameraOnline(coordinator, door_id)] if door.get("camera") else []
-        ),
+        lambda coordinator, door_id, door: [
+            *([FacegateCameraOnline(coordinator, door_id)] if door.get("camera") else []),
+            *(
+                [FacegateGuessingAttack(coordinator, door_id)]
+                if GUESSABLE & set(door.get("methods", []))
+                else []
+            ),
+        ],
     )
 
 
@@ -53,3 +70,29 @@ class FacegateCameraOnline(FacegateDoorEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         return bool((self.door.get("camera") or {}).get("online"))
+
+
+class FacegateGuessingAttack(FacegateDoorEntity, BinarySensorEntity):
+    """On while the engine sees a guessing attack at the door: a method locked out twice or
+    more in a row within a day. The methods under attack and the lockout are attributes."""
+
+    def __init__(self, coordinator: FacegateCoordinator, door_id: str) -> None:
+        super().__init__(coordinator, GUESSING_ATTACK, door_id)
+
+    @property
+    def _attempts(self) -> dict[str, Any]:
+        attempts = self.door.get("credential_attempts")
+        return attempts if isinstance(attempts, dict) else {}
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self._attempts.get("under_attack"))
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        attempts = self._attempts
+        return {
+            "methods": list(attempts.get("under_attack", [])),
+            "locked_methods": list(attempts.get("locked_methods", [])),
+            "lockouts": attempts.get("lockouts", 0),
+        }

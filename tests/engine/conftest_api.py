@@ -7,13 +7,16 @@ one without a camera. ``Client`` answers must be JSON and never a 5xx unless a t
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from conftest_mqtt import Mosquitto
 from facegate.config import Config, parse
@@ -190,3 +193,52 @@ def make_env(
 @pytest.fixture
 def env(make_env: Callable[..., Env]) -> Env:
     return make_env()
+
+
+class Stream:
+    """One WebSocket client of /api/events, on its own thread and loop, recording messages."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self._messages: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._listen(url, token),))
+        self._thread.start()
+        assert self.wait_for(lambda m: m["change"] == "snapshot"), "no snapshot"
+
+    async def _listen(self, url: str, token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.ws_connect(f"{url}/api/events") as ws,
+        ):
+            while not self._stop.is_set():
+                try:
+                    message = await ws.receive_json(timeout=0.2)
+                except TimeoutError:
+                    continue
+                with self._cond:
+                    self._messages.append(message)
+                    self._cond.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """The first message so far that `predicate` accepts, waiting up to `timeout` s."""
+
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self._messages if predicate(m)), None)
+
+        with self._cond:
+            self._cond.wait_for(lambda: found() is not None, timeout)
+            message = found()
+        assert message is not None, f"no such message within {timeout} s: {self._messages}"
+        return message
+
+    def messages(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return list(self._messages)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)

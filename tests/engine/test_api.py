@@ -26,7 +26,7 @@ import aiohttp
 import cv2
 import numpy as np
 import pytest
-from conftest_api import Env
+from conftest_api import Env, Stream
 from conftest_mqtt import Subscriber, free_port
 from facegate import __version__
 from facegate.audit_records import entry_hash
@@ -1042,60 +1042,11 @@ def test_event_stream_delivers_decisions_and_state_changes(env: Env) -> None:
     assert door["change"] == "door" and door["door"]["enabled"] == ["card", "tag"]
 
 
-class _Stream:
-    """One WebSocket client of /api/events, on its own thread and loop, recording messages."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self._messages: list[dict[str, Any]] = []
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=asyncio.run, args=(self._listen(url, token),))
-        self._thread.start()
-        assert self.wait_for(lambda m: m["change"] == "snapshot"), "no snapshot"
-
-    async def _listen(self, url: str, token: str) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        async with (
-            aiohttp.ClientSession(headers=headers) as session,
-            session.ws_connect(f"{url}/api/events") as ws,
-        ):
-            while not self._stop.is_set():
-                try:
-                    message = await ws.receive_json(timeout=0.2)
-                except TimeoutError:
-                    continue
-                with self._cond:
-                    self._messages.append(message)
-                    self._cond.notify_all()
-
-    def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
-    ) -> dict[str, Any]:
-        """The first message so far that `predicate` accepts, waiting up to `timeout` s."""
-
-        def found() -> dict[str, Any] | None:
-            return next((m for m in self._messages if predicate(m)), None)
-
-        with self._cond:
-            self._cond.wait_for(lambda: found() is not None, timeout)
-            message = found()
-        assert message is not None, f"no such message within {timeout} s: {self._messages}"
-        return message
-
-    def messages(self) -> list[dict[str, Any]]:
-        with self._cond:
-            return list(self._messages)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
 def test_decisions_on_the_stream_are_the_signed_events_published_on_mqtt(
     env: Env, mqtt_listener: Subscriber
 ) -> None:
     key = bytes.fromhex(env.api.get("/api/installation").data["event_key"])
-    stream = _Stream(env.server.url, env.server.token)
+    stream = Stream(env.server.url, env.server.token)
     try:
         person_id = env.person()
         env.api.post(f"/api/people/{person_id}/credentials", {"kind": "card", "value": CARD})
@@ -1123,7 +1074,7 @@ def test_decisions_on_the_stream_are_the_signed_events_published_on_mqtt(
 
 
 def test_every_change_the_integration_shows_reaches_the_stream(env: Env) -> None:
-    stream = _Stream(env.server.url, env.server.token)
+    stream = Stream(env.server.url, env.server.token)
     api = env.api
     try:
         person_id = env.person()
@@ -1179,7 +1130,7 @@ def test_camera_going_offline_and_back_reaches_the_stream(
     make_env: Callable[..., Env], rtsp_server: RtspServer
 ) -> None:
     env = make_env(rtsp_server.url)
-    stream = _Stream(env.server.url, env.server.token)
+    stream = Stream(env.server.url, env.server.token)
 
     def camera_states() -> list[bool]:
         return [m["online"] for m in stream.messages() if m["type"] == "camera"]

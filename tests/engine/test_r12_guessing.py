@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import time
 
+from conftest_api import Stream
 from conftest_keypad import CARD, DOOR, PIN, WRONG_PIN
 from facegate.events import verify
+from facegate.web.server import ApiServer
 
 pytest_plugins = ["conftest_mqtt", "conftest_keypad"]
 
@@ -68,3 +70,43 @@ def test_r12_a_guessing_attack_is_reported_to_the_administrator(make_door) -> No
         (DOOR, "pin", 2),
     ]
     assert PIN not in json.dumps(alert) and WRONG_PIN not in json.dumps(alert)
+
+
+def test_r12_home_assistant_hears_of_a_lockout_and_of_an_attack_when_it_starts_and_ends(
+    make_door,
+) -> None:
+    """The event stream pushes the door's state when the engine changes it by itself, so the
+    integration's door shows the lockout and the attack without asking."""
+    door = make_door(max_failures=2, window_s=30, lockout_s=1)
+    door.start()
+    server = ApiServer(door.engine, "127.0.0.1", 0)
+    server.start()
+    stream = Stream(server.url, server.token)
+    try:
+
+        def pushed(predicate) -> dict:
+            return stream.wait_for(
+                lambda m: (
+                    m.get("change") == "door"
+                    and m["door"]["id"] == DOOR
+                    and predicate(m["door"]["credential_attempts"])
+                )
+            )
+
+        for _ in range(2):
+            door.engine.present_credential(DOOR, "pin", WRONG_PIN)
+        assert pushed(lambda a: a["locked_methods"] == ["pin"])["door"]["enabled"]
+        while door.stats()["locked_out"]:
+            time.sleep(0.05)
+        for _ in range(2):
+            door.engine.present_credential(DOOR, "pin", WRONG_PIN)
+        pushed(lambda a: a["under_attack"] == ["pin"])
+        # A day later the attack is over: housekeeping says so on the stream too.
+        gate = door.engine.credential_gate
+        throttle = gate._state[DOOR].throttles["pin"]
+        throttle.locked_until -= 2 * 86400  # as if the last lockout ended two days ago
+        door.engine.housekeeping()
+        pushed(lambda a: a["under_attack"] == [] and a["lockouts"] == 2)
+    finally:
+        stream.close()
+        server.stop()

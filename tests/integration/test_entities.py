@@ -28,7 +28,7 @@ from syrupy.assertion import SnapshotAssertion
 from test_facegate_fixtures import PIN, find_device, placeholders, setup_entry, wait_for
 
 from custom_components.facegate.api import FacegateConnectionError, FacegateRequestError
-from custom_components.facegate.binary_sensor import FacegateCameraOnline
+from custom_components.facegate.binary_sensor import FacegateCameraOnline, FacegateGuessingAttack
 from custom_components.facegate.entity import engine_error
 from custom_components.facegate.switch import FacegateMethodSwitch
 
@@ -104,8 +104,15 @@ async def test_doors_and_people_become_entities(
     assert hass.states.get("switch.back_door_card") is None  # not configured there
     assert hass.states.get("sensor.back_door_last_decision").state == STATE_UNKNOWN
     assert hass.states.get("sensor.back_door_decision_latency").state == STATE_UNKNOWN
-    # The side door's camera only (test_decisions checks it is online).
-    assert hass.states.async_entity_ids("binary_sensor") == ["binary_sensor.side_door_camera"]
+    # The side door's camera (test_decisions checks it is online), and at every door, whose
+    # methods all include a code, a guessing-attack sensor that is off.
+    assert sorted(hass.states.async_entity_ids("binary_sensor")) == [
+        "binary_sensor.back_door_guessing_attack",
+        "binary_sensor.front_door_guessing_attack",
+        "binary_sensor.side_door_camera",
+        "binary_sensor.side_door_guessing_attack",
+    ]
+    assert hass.states.get("binary_sensor.front_door_guessing_attack").state == STATE_OFF
 
     assert hass.states.get("switch.li_wei_face_consent").state == STATE_ON
     expiry = datetime.fromisoformat(hass.states.get("sensor.li_wei_face_consent_expires").state)
@@ -189,6 +196,42 @@ async def test_face_is_never_left_the_only_way_in(
     other = engine_error(FacegateRequestError(404, "no door with id x"))
     assert other.translation_placeholders == {"message": "no door with id x"}
     assert engine_error(FacegateConnectionError("down")).translation_key == "cannot_connect"
+
+
+async def test_a_guessing_attack_at_a_door_turns_its_problem_sensor_on(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """R12: the engine pushes a door's state when a method is locked out again and again; the
+    door's `guessing_attack` sensor follows it (the engine tests push the real thing)."""
+    coordinator = await setup_entry(hass, mock_config_entry)
+    attack = FacegateGuessingAttack(coordinator, "front_door")
+    assert not attack.is_on
+    front = coordinator.data.doors["front_door"]
+    coordinator.handle_message(
+        {
+            "type": "state",
+            "change": "door",
+            "door": {
+                **front,
+                "credential_attempts": {
+                    **front["credential_attempts"],
+                    "under_attack": ["pin"],
+                    "locked_methods": ["pin"],
+                    "lockouts": 2,
+                },
+            },
+        }
+    )
+    assert attack.is_on
+    assert attack.extra_state_attributes == {
+        "methods": ["pin"],
+        "locked_methods": ["pin"],
+        "lockouts": 2,
+    }
+    # Every door with something to guess at has one; the engine's own list says which.
+    entities = er.async_entries_for_config_entry(er.async_get(hass), mock_config_entry.entry_id)
+    sensors = {e.unique_id for e in entities if e.translation_key == "guessing_attack"}
+    assert len(sensors) == len(coordinator.data.doors)
 
 
 async def test_an_engine_refusal_is_a_translated_error(

@@ -74,8 +74,10 @@ class CredentialGate:
         store: IdentityStore,
         limits: CredentialsConfig,
         clock: Callable[[], float] = time.time,
+        on_lockout: Callable[[str], None] | None = None,
     ) -> None:
         self._actuators = actuators
+        self._on_lockout = on_lockout
         self._store = store
         self._limits = limits
         self._clock = clock
@@ -231,3 +233,5 @@ class CredentialGate:
         )
         if throttle.under_attack(now):
             self._actuators[door_id].alert("guessing_attack", attack)
+        if self._on_lockout is not None:
+            self._on_lockout(door_id)  # the door's state changed: Home Assistant shows it

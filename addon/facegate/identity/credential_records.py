@@ -9,7 +9,7 @@ import uuid
 
 from facegate.errors import CredentialInUseError, FacegateError, NotFoundError
 from facegate.identity.credentials import CredentialError, CredentialKind, lookup_key
-from facegate.identity.records import Credential, Person
+from facegate.identity.records import Credential, Person, credential_of_row
 from facegate.identity.store_core import StoreCore
 from facegate.plain_text import text_problem
 
@@ -77,7 +77,7 @@ class CredentialRecords(StoreCore):
         rows = self._query(
             "SELECT * FROM credentials WHERE person_id = ? ORDER BY created_at", (person_id,)
         )
-        return [_credential_of_row(r) for r in self._sound("credentials", rows)]
+        return [credential_of_row(r) for r in self._sound("credentials", rows)]
 
     def find_credential(self, kind: CredentialKind, value: str) -> tuple[Person, Credential] | None:
         """The holder of a presented credential; None for an unknown or malformed value.
@@ -94,14 +94,4 @@ class CredentialRecords(StoreCore):
         if not rows:
             return None
         self._rows.check("credentials", rows[0])
-        return self.person(rows[0]["person_id"]), _credential_of_row(rows[0])
-
-
-def _credential_of_row(row: sqlite3.Row) -> Credential:
-    return Credential(
-        id=row["id"],
-        person_id=row["person_id"],
-        kind=row["kind"],
-        label=row["label"],
-        created_at=row["created_at"],
-    )
+        return self.person(rows[0]["person_id"]), credential_of_row(rows[0])

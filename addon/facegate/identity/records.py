@@ -17,6 +17,15 @@ from facegate.vocabulary import ConsentMethod, EraseReason
 DEFAULT_CONSENT_DAYS = 365
 MAX_CONSENT_DAYS = 3 * 365  # no grant is perpetual (R6)
 GUARDIAN_AGE = 14  # SPC art. 2(3), PIPL art. 31: under 14 a guardian consents
+NAME_MAX_LENGTH = 80  # a display name, as people write it (the table checks it too)
+OLDEST_AGE = 130
+
+
+def birth_years(today: dt.date | None = None) -> tuple[int, int]:
+    """The birth years a person can have: the store and the API check the same range."""
+    year = (today or dt.date.today()).year
+    return year - OLDEST_AGE, year
+
 
 # The tables are made by the numbered migrations in identity/migrations/.
 
@@ -103,6 +112,21 @@ class Credential:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PersonOverview:
+    """A person with their consents, template count and credentials, read at one moment."""
+
+    person: Person
+    consents: list[Consent]
+    templates: int
+    credentials: list[Credential]
+
+    def live_consent(self, now: float) -> Consent | None:
+        """The live consent that lasts longest, as IdentityStore.live_consent chooses it."""
+        live = [c for c in self.consents if c.live(now)]
+        return max(live, key=lambda c: c.expires_at) if live else None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StoredTemplate:
     """A template opened for matching, with the consent it stands on."""
 
@@ -185,4 +209,14 @@ def consent_of_row(row: sqlite3.Row) -> Consent:
         renewed_at=row["renewed_at"],
         withdrawn_at=row["withdrawn_at"],
         needs_renewal=bool(row["needs_renewal"]),
+    )
+
+
+def credential_of_row(row: sqlite3.Row) -> Credential:
+    return Credential(
+        id=row["id"],
+        person_id=row["person_id"],
+        kind=row["kind"],
+        label=row["label"],
+        created_at=row["created_at"],
     )

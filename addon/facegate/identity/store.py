@@ -17,7 +17,16 @@ from typing import Any
 from facegate.audit_records import Entry, Verdict
 from facegate.errors import TamperError
 from facegate.identity.credential_records import CredentialRecords
-from facegate.identity.records import DeletionReceipt, change_throttle
+from facegate.identity.records import (
+    Consent,
+    Credential,
+    DeletionReceipt,
+    PersonOverview,
+    change_throttle,
+    consent_of_row,
+    credential_of_row,
+    person_of_row,
+)
 from facegate.identity.store_core import AUDIT_HEAD_NAME, AUDIT_KEY_NAME, DB_NAME
 from facegate.identity.template_records import TemplateRecords
 from facegate.vocabulary import EraseReason
@@ -109,6 +118,47 @@ class IdentityStore(TemplateRecords, CredentialRecords):
             if not verdict.ok:
                 raise TamperError(f"refusing to purge a broken audit log: {verdict.problem}")
             return self.audit.purge_before(db, time.time() - older_than_days * 86400)
+
+    # Overviews ----------------------------------------------------------------------------
+
+    def overviews(self, person_id: str | None = None) -> list[PersonOverview]:
+        """Every person (or one) with their consents, template count and credentials: four
+        reads in one transaction, whatever the number of people, so the lists and the event
+        stream's snapshot see one moment. Altered rows are left out, as everywhere (R8)."""
+        args = (person_id, person_id)
+        with self._reading() as db:
+            people = db.execute(
+                "SELECT * FROM people WHERE (? IS NULL OR id = ?) ORDER BY created_at", args
+            ).fetchall()
+            consents = db.execute(
+                "SELECT * FROM consents WHERE (? IS NULL OR person_id = ?) ORDER BY given_at",
+                args,
+            ).fetchall()
+            templates = db.execute(
+                "SELECT person_id, count(*) FROM templates WHERE (? IS NULL OR person_id = ?) "
+                "GROUP BY person_id",
+                args,
+            ).fetchall()
+            credentials = db.execute(
+                "SELECT * FROM credentials WHERE (? IS NULL OR person_id = ?) ORDER BY created_at",
+                args,
+            ).fetchall()
+        held: dict[str, list[Consent]] = {}
+        for row in self._sound("consents", consents):
+            held.setdefault(row["person_id"], []).append(consent_of_row(row))
+        keys: dict[str, list[Credential]] = {}
+        for row in self._sound("credentials", credentials):
+            keys.setdefault(row["person_id"], []).append(credential_of_row(row))
+        counts = {row[0]: int(row[1]) for row in templates}
+        return [
+            PersonOverview(
+                person=person_of_row(row),
+                consents=held.get(row["id"], []),
+                templates=counts.get(row["id"], 0),
+                credentials=keys.get(row["id"], []),
+            )
+            for row in self._sound("people", people)
+        ]
 
     # Rights --------------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ with its audit entry, and the records every other part needs (notices, people, d
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import logging
 import secrets
@@ -21,7 +20,13 @@ from facegate.errors import FacegateError, NotFoundError, RuleError, TamperError
 from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.migrations import migrate
-from facegate.identity.records import Person, iso_date, person_of_row
+from facegate.identity.records import (
+    NAME_MAX_LENGTH,
+    Person,
+    birth_years,
+    iso_date,
+    person_of_row,
+)
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
@@ -109,6 +114,16 @@ class StoreCore:
             self._db.execute("COMMIT")
             self.audit.write_head(self._db)
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one moment of the database (WAL: writers go on meanwhile)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -168,13 +183,13 @@ class StoreCore:
         leaves_on: str | None = None,
     ) -> Person:
         name = name.strip()
-        if not 1 <= len(name) <= 80:
-            raise FacegateError("a person's display name must be 1-80 characters")
+        if not 1 <= len(name) <= NAME_MAX_LENGTH:
+            raise FacegateError(f"a person's display name must be 1-{NAME_MAX_LENGTH} characters")
         if (problem := text_problem(name)) is not None:
             raise FacegateError(f"a person's display name {problem}")
-        this_year = dt.date.today().year
-        if birth_year is not None and not this_year - 130 <= birth_year <= this_year:
-            raise FacegateError(f"birth_year must be between {this_year - 130} and {this_year}")
+        low, high = birth_years()
+        if birth_year is not None and not low <= birth_year <= high:
+            raise FacegateError(f"birth_year must be between {low} and {high}")
         person = Person(
             id=uuid.uuid4().hex,
             name=name,

@@ -37,7 +37,7 @@ from facegate.web.event_stream import EventHub, events_handler
 from facegate.web.faces import FaceEnrolment
 from facegate.web.health import engine_health
 from facegate.web.openapi import build_spec
-from facegate.web.people import PeopleRoutes, person_detail, person_summary
+from facegate.web.people import PeopleRoutes, everyone, person_detail, person_summary
 from facegate.web.replies import call, error_reply, reply
 
 _LOGGER = logging.getLogger("facegate.web")
@@ -69,6 +69,7 @@ def create_app(
     # The engine's listener list is shared with every door actuator, so this also reaches
     # decisions on doors started before the app.
     engine.add_listener(api.hub.on_decision)
+    engine.watch_doors(api.door_changed)
     app.on_startup.append(api.on_startup)
     app.on_shutdown.append(api.on_shutdown)
     app.on_cleanup.append(api.on_cleanup)
@@ -135,7 +136,6 @@ class _Api:
             engine,
             existing_person=self._existing_person,
             changed=self._changed,
-            snapshot=self.snapshot,
         )
         self.audit = AuditRoutes(engine.store)
         self.consent = ConsentRoutes(
@@ -255,22 +255,21 @@ class _Api:
             "credential_attempts": state["credential_attempts"],
         }
 
+    def door_changed(self, door_id: str) -> None:
+        """On an engine thread: a door's own state changed (a lockout, a guessing attack)."""
+        overrides = self.store.door_method_overrides()
+        self.hub.state_threadsafe("door", door=self._door_json(door_id, overrides))
+
     def _doors(self) -> list[dict[str, Any]]:
         overrides = self.store.door_method_overrides()
         return [self._door_json(d, overrides) for d in self.engine.config.doors]
 
     async def snapshot(self) -> dict[str, Any]:
         def gather() -> dict[str, Any]:
-            people = []
-            for person in self.store.people():
-                try:
-                    people.append(self.summary(person.id))
-                except FacegateError:
-                    continue  # erased meanwhile
             return {
                 "notice_version": self.engine.notice.version,
                 "doors": self._doors(),
-                "people": people,
+                "people": everyone(self.engine),
             }
 
         return await call(gather)

@@ -120,7 +120,11 @@ class EventHub:
 
     def state(self, change: str, **fields: Any) -> None:
         """On the loop: a change of people, consent, templates, credentials or doors."""
-        self.publish({"type": "state", "change": change, "ts": round(time.time(), 3), **fields})
+        self.publish(_state(change, fields))
+
+    def state_threadsafe(self, change: str, **fields: Any) -> None:
+        """From an engine thread: a change the engine made itself (a door locked out)."""
+        self.publish_threadsafe(_state(change, fields))
 
     def close(self) -> None:
         """On the loop, at shutdown: every client is told the server is going away."""
@@ -189,3 +193,7 @@ def _abort(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
+
+
+def _state(change: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "state", "change": change, "ts": round(time.time(), 3), **fields}

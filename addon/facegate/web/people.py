@@ -4,13 +4,15 @@ an ID card, a phone number or a title deed (R4), never a template or a credentia
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from facegate.engine import Engine
-from facegate.identity.records import Consent
+from facegate.errors import NotFoundError
+from facegate.identity.records import NAME_MAX_LENGTH, Consent, PersonOverview, birth_years
 from facegate.vocabulary import METHODS
 from facegate.web import body
 from facegate.web.body import fail
@@ -48,28 +50,45 @@ def _consent_state(consents: list[Consent], live: Consent | None, current: str) 
     }
 
 
-def person_summary(engine: Engine, person_id: str) -> dict[str, Any]:
+def present(overview: PersonOverview, notice_version: str) -> dict[str, Any]:
     """A person as lists and the event stream show them: never a template or a value."""
-    store = engine.store
-    person = store.person(person_id)
-    consents = store.consents(person_id)
-    live = store.live_consent(person_id)
+    person = overview.person
+    live = overview.live_consent(time.time())
     return {
         **person.to_json(),
         "needs_guardian": person.needs_guardian(),
-        "consent": _consent_state(consents, live, engine.notice.version),
-        "templates": store.template_count(person_id),
+        "consent": _consent_state(overview.consents, live, notice_version),
+        "templates": overview.templates,
         "credentials": [
-            {"id": c.id, "kind": c.kind, "label": c.label} for c in store.credentials(person_id)
+            {"id": c.id, "kind": c.kind, "label": c.label} for c in overview.credentials
         ],
     }
 
 
+def everyone(engine: Engine) -> list[dict[str, Any]]:
+    """Every person, read at one moment in four queries (the event stream's snapshot)."""
+    version = engine.notice.version
+    return [present(overview, version) for overview in engine.store.overviews()]
+
+
+def person_summary(engine: Engine, person_id: str) -> dict[str, Any]:
+    """One person as `present` shows them; NotFoundError (or TamperError) as `store.person`."""
+    found = engine.store.overviews(person_id)
+    if not found:
+        engine.store.person(person_id)  # says why: no such person, or an altered row
+        raise NotFoundError(f"no person with id {person_id}")
+    return present(found[0], engine.notice.version)
+
+
 def person_detail(engine: Engine, person_id: str) -> dict[str, Any]:
     """The summary and the person's whole consent history."""
+    found = engine.store.overviews(person_id)
+    if not found:
+        engine.store.person(person_id)
+        raise NotFoundError(f"no person with id {person_id}")
     return {
-        **person_summary(engine, person_id),
-        "consents": [c.to_json() for c in engine.store.consents(person_id)],
+        **present(found[0], engine.notice.version),
+        "consents": [c.to_json() for c in found[0].consents],
     }
 
 
@@ -80,24 +99,21 @@ class PeopleRoutes:
         *,
         existing_person: Callable[[web.Request], Awaitable[str]],
         changed: Callable[[str, str | None], Awaitable[None]],
-        snapshot: Callable[[], Awaitable[dict[str, Any]]],
     ) -> None:
         self.engine = engine
         self.store = engine.store
         self._existing_person = existing_person
         self._changed = changed
-        self.snapshot = snapshot
 
     async def people(self, _request: web.Request) -> web.Response:
-        snapshot = await self.snapshot()
-        return reply({"people": snapshot["people"]})
+        return reply({"people": await call(everyone, self.engine)})
 
     async def create_person(self, request: web.Request) -> web.Response:
         data = await body.json_object(request)
         body.only(data, PERSON_FIELDS, why=_R4_FIELDS)
-        name = body.required_text(data, "name", max_length=80)
-        year = dt.date.today().year
-        birth_year = body.integer(data, "birth_year", low=year - 130, high=year)
+        name = body.required_text(data, "name", max_length=NAME_MAX_LENGTH)
+        low, high = birth_years()
+        birth_year = body.integer(data, "birth_year", low=low, high=high)
         minor = body.flag(data, "minor", default=False)
         leaves_on = _date(data, "leaves_on")
         person = await call(
