@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from facegate.config import DEFAULT_API_PORT, DEFAULT_EMBEDDER, parse
+from facegate.config import DEFAULT_API_PORT, DEFAULT_EMBEDDER, MqttConfig, parse
 from facegate.errors import ConfigError
 
 ADDON_DATA_DIR = "/data/facegate"
@@ -29,15 +28,7 @@ ADDON_API_HOST = "0.0.0.0"  # noqa: S104
 PASSWORD_ENV = "FACEGATE_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
 
-@dataclass(frozen=True, kw_only=True)
-class Broker:
-    host: str
-    port: int = 1883
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-
-def engine_config(options: Mapping[str, Any], broker: Broker) -> dict[str, Any]:
+def engine_config(options: Mapping[str, Any], broker: MqttConfig) -> dict[str, Any]:
     """The engine's configuration for these options; ConfigError for options it cannot use."""
     doors: dict[str, Any] = {}
     for index, door in enumerate(_items(options, "doors")):
@@ -77,7 +68,7 @@ def _items(options: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
-def write_engine_config(options_path: Path, out: Path, broker: Broker) -> None:
+def write_engine_config(options_path: Path, out: Path, broker: MqttConfig) -> None:
     """Reads the options, checks the configuration they make, writes it (mode 0600)."""
     try:
         options = json.loads(options_path.read_text(encoding="utf-8"))

@@ -159,9 +159,10 @@ def _mqtt_acl(args: argparse.Namespace) -> int:
 
 
 def _addon_config(args: argparse.Namespace) -> int:
-    from facegate.addon_options import PASSWORD_ENV, Broker, write_engine_config
+    from facegate.addon_options import PASSWORD_ENV, write_engine_config
+    from facegate.config import MqttConfig
 
-    broker = Broker(
+    broker = MqttConfig(
         host=args.mqtt_host,
         port=args.mqtt_port,
         username=args.mqtt_username or None,

@@ -348,16 +348,20 @@ class Engine:
     def camera_health(self) -> dict[str, CameraHealth]:
         return {name: reader.health() for name, reader in self.readers.items()}
 
-    def door_state(self, door_id: str) -> dict[str, object]:
+    def door_state(
+        self, door_id: str, overrides: Mapping[tuple[str, str], bool] | None = None
+    ) -> dict[str, object]:
         """What the API and Home Assistant show of a door beside its configuration: its
-        camera online, face unlock on, and the keypad's counters (never a value or who)."""
+        camera online, face unlock on, and the keypad's counters (never a value or who).
+        `overrides` are the store's method switches when the caller has read them already."""
         door = self.config.doors[door_id]
         reader = self.readers.get(door.camera) if door.camera is not None else None
         worker = self.doors.get(door_id)
         if worker is not None:
             face_enabled = worker.face_enabled
         else:  # not started, or no camera: what the configuration and the overrides say
-            overrides = self.store.door_method_overrides()
+            if overrides is None:
+                overrides = self.store.door_method_overrides()
             face_enabled = "face" in door.methods and overrides.get((door_id, "face"), True)
         gate = self.credential_gate
         return {

@@ -133,29 +133,19 @@ class Mosquitto:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+# A new P-256 key without a passphrase, for `openssl req`.
+_NEW_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+
+
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
 def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed test CA, valid for a day: (its key, its certificate)."""
     key, crt = directory / f"{name}.key", directory / f"{name}.crt"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(crt),
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={name}",
-        ],
-        check=True,
-        capture_output=True,
+    _openssl(
+        "req", "-x509", *_NEW_KEY, "-keyout", key, "-out", crt, "-days", "1", "-subj", f"/CN={name}"
     )
     return key, crt
 
@@ -166,46 +156,23 @@ def server_certificate(directory: Path) -> tuple[Path, Path, Path]:
     key, csr, crt = directory / "srv.key", directory / "srv.csr", directory / "srv.crt"
     ext = directory / "san.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(csr),
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            "openssl",
-            "x509",
-            "-req",
-            "-in",
-            str(csr),
-            "-CA",
-            str(ca_crt),
-            "-CAkey",
-            str(ca_key),
-            "-CAcreateserial",
-            "-out",
-            str(crt),
-            "-days",
-            "1",
-            "-extfile",
-            str(ext),
-        ],
-        check=True,
-        capture_output=True,
+    _openssl("req", *_NEW_KEY, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca_crt,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        crt,
+        "-days",
+        "1",
+        "-extfile",
+        ext,
     )
     return ca_crt, crt, key
 

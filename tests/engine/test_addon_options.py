@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from facegate.addon_options import PASSWORD_ENV, Broker, engine_config
+from facegate.addon_options import PASSWORD_ENV, engine_config
 from facegate.cli import main
-from facegate.config import DEFAULT_EMBEDDER, parse
+from facegate.config import DEFAULT_EMBEDDER, MqttConfig, parse
 from facegate.errors import ConfigError
 from facegate.vocabulary import EMBEDDER_NAMES, METHODS
 
@@ -35,7 +35,7 @@ OPTIONS: dict[str, Any] = {
 
 
 def test_options_make_the_configuration_the_engine_checks(tmp_path: Path) -> None:
-    config = parse(engine_config(OPTIONS, Broker(host="core-mosquitto", username="addons")))
+    config = parse(engine_config(OPTIONS, MqttConfig(host="core-mosquitto", username="addons")))
     front = config.doors["front_door"]
     assert front.methods == {"face", "pin"} and front.camera == "front_cam"
     assert front.lock.command_topic == "zigbee2mqtt/front_lock/set"
@@ -67,7 +67,7 @@ def test_bad_options_stop_the_add_on_naming_the_key_and_the_rule(
 ) -> None:
     face_only = {**OPTIONS, "doors": [{**OPTIONS["doors"][0], "methods": ["face"]}]}
     with pytest.raises(ConfigError, match=r"doors\.front_door\.methods: R4"):
-        parse(engine_config(face_only, Broker(host="h")))
+        parse(engine_config(face_only, MqttConfig(host="h")))
     options, out = tmp_path / "options.json", tmp_path / "facegate.yaml"
     options.write_text(json.dumps(face_only))
     args = ["addon-config", "--options", str(options), "--out", str(out), "--mqtt-host", "h"]
@@ -75,7 +75,7 @@ def test_bad_options_stop_the_add_on_naming_the_key_and_the_rule(
     assert "R4" in capsys.readouterr().err
     assert not out.exists()  # nothing is written from options the engine would refuse
     with pytest.raises(ConfigError, match=r"doors\.0\.id: is required"):
-        engine_config({"doors": [{"methods": ["pin"]}]}, Broker(host="h"))
+        engine_config({"doors": [{"methods": ["pin"]}]}, MqttConfig(host="h"))
 
 
 def test_the_add_on_declares_the_engine_s_defaults_and_words() -> None:

@@ -37,10 +37,7 @@ class ConsentRecords(StoreCore):
         days: int = DEFAULT_CONSENT_DAYS,
         now: float | None = None,
     ) -> Consent:
-        if not 1 <= days <= MAX_CONSENT_DAYS:
-            raise ConsentRecordError(
-                f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited"
-            )
+        _check_days(days)
         if not signer.strip():
             raise ConsentRecordError("consent needs the name of the person who signed it")
         for role, signed in (("signer", signer), ("witness", witness), ("guardian", guardian)):
@@ -133,10 +130,7 @@ class ConsentRecords(StoreCore):
         now: float | None = None,
     ) -> Consent:
         """Extends the latest unwithdrawn consent under the notice shown now (R6)."""
-        if not 1 <= days <= MAX_CONSENT_DAYS:
-            raise ConsentRecordError(
-                f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited"
-            )
+        _check_days(days)
         if self.notice_scope(notice_version) is None:
             raise ConsentRecordError(f"notice version {notice_version} is unknown")
         person = self.person(person_id)
@@ -222,3 +216,9 @@ class ConsentRecords(StoreCore):
         return self._sound_people(
             "SELECT * FROM people WHERE leaves_on IS NOT NULL AND leaves_on <= ?", (day,)
         )
+
+
+def _check_days(days: int) -> None:
+    """No grant is perpetual (R6): a consent lasts 1 to MAX_CONSENT_DAYS days."""
+    if not 1 <= days <= MAX_CONSENT_DAYS:
+        raise ConsentRecordError(f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited")

@@ -30,7 +30,7 @@ from facegate.identity.records import (
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
-from facegate.rules import R4, face_alone
+from facegate.rules import R4, face_alone, r4_methods_hint
 
 DB_NAME = "facegate.db"
 KEY_NAME = "template.key"
@@ -296,8 +296,8 @@ class StoreCore:
             after = now_on | {method} if enabled else now_on - {method}
             if "face" in after and face_alone(after):
                 raise RuleError(
-                    f"{R4}; door {door} would be left with face as its only enabled method. "
-                    "Enable a PIN, card, tag or phone method first",
+                    f"{R4}; door {door} would be left with face as its only enabled method: "
+                    f"{r4_methods_hint()}",
                     key="r4_face_only",
                 )
             db.execute(

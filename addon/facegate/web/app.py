@@ -37,7 +37,7 @@ from facegate.web.event_stream import EventHub, events_handler
 from facegate.web.faces import FaceEnrolment
 from facegate.web.health import engine_health
 from facegate.web.openapi import build_spec
-from facegate.web.people import PeopleRoutes, everyone, person_detail, person_summary
+from facegate.web.people import PeopleRoutes, everyone, person_summary
 from facegate.web.replies import call, error_reply, reply
 
 _LOGGER = logging.getLogger("facegate.web")
@@ -131,7 +131,6 @@ class _Api:
             changed=self._changed,
         )
         self.summary = partial(person_summary, engine)
-        self.detail = partial(person_detail, engine)
         self.people = PeopleRoutes(
             engine,
             existing_person=self._existing_person,
@@ -142,7 +141,6 @@ class _Api:
             engine,
             existing_person=self._existing_person,
             changed=self._changed,
-            detail=self.detail,
         )
         self.credentials = CredentialRoutes(
             engine, existing_person=self._existing_person, changed=self._changed
@@ -239,7 +237,7 @@ class _Api:
     def _door_json(self, door_id: str, overrides: dict[tuple[str, str], bool]) -> dict[str, Any]:
         door = self.engine.config.doors[door_id]
         enabled = sorted(m for m in door.methods if overrides.get((door_id, m), True))
-        state = self.engine.door_state(door_id)
+        state = self.engine.door_state(door_id, overrides)
         camera = None
         if door.camera is not None:
             camera = {"name": door.camera, "online": state["camera_online"]}

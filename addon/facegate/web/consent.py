@@ -3,17 +3,16 @@ notice in force; renewed; withdrawn in one step."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from facegate.engine import Engine
 from facegate.identity.records import DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS
 from facegate.vocabulary import CONSENT_METHODS
 from facegate.web import body
 from facegate.web.body import fail
-from facegate.web.replies import call, reply
+from facegate.web.people import person_detail
+from facegate.web.replies import PersonRoutes, call, reply
 
 CONSENT_FIELDS = (
     "agree",
@@ -28,21 +27,7 @@ CONSENT_FIELDS = (
 _R2_BUNDLED = "R2: consent to face processing is its own step and is never bundled with other terms"
 
 
-class ConsentRoutes:
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        existing_person: Callable[[web.Request], Awaitable[str]],
-        changed: Callable[[str, str | None], Awaitable[None]],
-        detail: Callable[[str], dict[str, Any]],
-    ) -> None:
-        self.engine = engine
-        self.store = engine.store
-        self._existing_person = existing_person
-        self._changed = changed
-        self._detail = detail
-
+class ConsentRoutes(PersonRoutes):
     def _agreed(self, data: dict[str, Any]) -> None:
         """The person's own, explicit agreement to this step alone (R2)."""
         agree = data.get("agree")
@@ -117,5 +102,5 @@ class ConsentRoutes:
         person_id = await self._existing_person(request)
         deleted = await call(self.store.withdraw_consent, person_id)
         await self._changed("consent_withdrawn", person_id)
-        detail = await call(self._detail, person_id)
+        detail = await call(person_detail, self.engine, person_id)
         return reply({"withdrawn": True, "templates_deleted": deleted, "person": detail})

@@ -3,30 +3,15 @@ and present one at a door through the same decision as a face."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
-from facegate.engine import Engine
 from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.web import body
 from facegate.web.body import fail
-from facegate.web.replies import call, reply
+from facegate.web.replies import PersonRoutes, call, reply
 
 
-class CredentialRoutes:
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        existing_person: Callable[[web.Request], Awaitable[str]],
-        changed: Callable[[str, str | None], Awaitable[None]],
-    ) -> None:
-        self.engine = engine
-        self.store = engine.store
-        self._existing_person = existing_person
-        self._changed = changed
-
+class CredentialRoutes(PersonRoutes):
     async def add_credential(self, request: web.Request) -> web.Response:
         person_id = await self._existing_person(request)
         data = await body.json_object(request)

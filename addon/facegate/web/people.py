@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +15,7 @@ from facegate.identity.records import NAME_MAX_LENGTH, Consent, PersonOverview, 
 from facegate.vocabulary import METHODS
 from facegate.web import body
 from facegate.web.body import fail
-from facegate.web.replies import call, reply
+from facegate.web.replies import PersonRoutes, call, reply
 
 PERSON_FIELDS = ("name", "birth_year", "minor", "leaves_on")
 _R4_FIELDS = (
@@ -71,40 +70,31 @@ def everyone(engine: Engine) -> list[dict[str, Any]]:
     return [present(overview, version) for overview in engine.store.overviews()]
 
 
-def person_summary(engine: Engine, person_id: str) -> dict[str, Any]:
-    """One person as `present` shows them; NotFoundError (or TamperError) as `store.person`."""
+def _overview(engine: Engine, person_id: str) -> PersonOverview:
+    """One person's overview; NotFoundError, or TamperError for an altered row, as
+    `store.person` says."""
     found = engine.store.overviews(person_id)
     if not found:
         engine.store.person(person_id)  # says why: no such person, or an altered row
         raise NotFoundError(f"no person with id {person_id}")
-    return present(found[0], engine.notice.version)
+    return found[0]
+
+
+def person_summary(engine: Engine, person_id: str) -> dict[str, Any]:
+    """One person as `present` shows them."""
+    return present(_overview(engine, person_id), engine.notice.version)
 
 
 def person_detail(engine: Engine, person_id: str) -> dict[str, Any]:
     """The summary and the person's whole consent history."""
-    found = engine.store.overviews(person_id)
-    if not found:
-        engine.store.person(person_id)
-        raise NotFoundError(f"no person with id {person_id}")
+    overview = _overview(engine, person_id)
     return {
-        **present(found[0], engine.notice.version),
-        "consents": [c.to_json() for c in found[0].consents],
+        **present(overview, engine.notice.version),
+        "consents": [c.to_json() for c in overview.consents],
     }
 
 
-class PeopleRoutes:
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        existing_person: Callable[[web.Request], Awaitable[str]],
-        changed: Callable[[str, str | None], Awaitable[None]],
-    ) -> None:
-        self.engine = engine
-        self.store = engine.store
-        self._existing_person = existing_person
-        self._changed = changed
-
+class PeopleRoutes(PersonRoutes):
     async def people(self, _request: web.Request) -> web.Response:
         return reply({"people": await call(everyone, self.engine)})
 

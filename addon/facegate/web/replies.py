@@ -1,16 +1,18 @@
-"""How every handler answers: JSON as people read it, errors in one shape, and blocking
-store work kept off the event loop."""
+"""How every handler answers: JSON as people read it, errors in one shape, blocking store
+work kept off the event loop; and what the routes about one person share."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from facegate.engine import Engine
 
 T = TypeVar("T")
 _dumps = partial(json.dumps, ensure_ascii=False)
@@ -28,6 +30,23 @@ def error_reply(
     error table's, else the status's own name: "not_found", "bad_request", ...)."""
     name = key or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
     return reply({"error": message, "key": name}, status=status, headers=headers)
+
+
+class PersonRoutes:
+    """What the routes about one person share: the engine and its store, the check that the
+    person in the path exists (404 otherwise), and the hook that tells the event stream."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        existing_person: Callable[[web.Request], Awaitable[str]],
+        changed: Callable[[str, str | None], Awaitable[None]],
+    ) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self._existing_person = existing_person
+        self._changed = changed
 
 
 async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
