@@ -82,7 +82,7 @@ def run(
 def analysed(
     detector: FaceDetector, embedder: Embedder, quality: QualityConfig
 ) -> dict[str, FaceSet]:
-    analyzer = FaceAnalyzer(detector, embedder, QualityLimits(**vars(quality)))
+    analyzer = FaceAnalyzer(detector, embedder, QualityLimits(**quality.model_dump()))
     return {name: analyse(path, analyzer) for name, path in SETS.items()}
 
 
@@ -115,7 +115,7 @@ def main() -> None:
         embedder = create_embedder(embedder_name, models_dir)
         detector = FaceDetector(models_dir, "short")
         face_sets = analysed(detector, embedder, QualityConfig())
-        former = replace(QualityConfig(), max_yaw=0.35)
+        former = QualityConfig(max_yaw=0.35)
         turned = analysed(detector, embedder, former) if embedder_name == DEFAULT_EMBEDDER else {}
         # "each" is judged at its own calibration: its stranger tail differs from the mean's.
         calibrations = {

@@ -32,7 +32,7 @@ from typing import Any
 from facegate.audit_records import (
     GENESIS,
     KINDS,
-    Entry,
+    AuditEntry,
     Head,
     Verdict,
     broken,
@@ -110,7 +110,7 @@ class AuditLog:
         door: str | None = None,
         data: dict[str, Any] | None = None,
         now: float | None = None,
-    ) -> Entry:
+    ) -> AuditEntry:
         if kind not in KINDS:
             raise ValueError(f"unknown audit entry kind {kind!r}")
         self._check_tail(db)
@@ -129,7 +129,7 @@ class AuditLog:
             "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, ts, kind, subject, door, data_json, prev, digest),
         )
-        return Entry(
+        return AuditEntry(
             seq=seq,
             ts=ts,
             kind=kind,
@@ -165,7 +165,7 @@ class AuditLog:
         subject: str | None = None,
         after: int = 0,
         limit: int = 1000,
-    ) -> list[Entry]:
+    ) -> list[AuditEntry]:
         if subject is None:
             rows = db.execute(
                 "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
@@ -217,7 +217,7 @@ class AuditLog:
 
     def _entry_problem(
         self,
-        entry: Entry,
+        entry: AuditEntry,
         data_json: str,
         *,
         expected_seq: int,

@@ -38,7 +38,7 @@ KINDS = frozenset(
 
 
 @dataclass(frozen=True, kw_only=True)
-class Entry:
+class AuditEntry:
     seq: int
     ts: float
     kind: str
@@ -100,8 +100,8 @@ class Head:
     hash: str
 
 
-def entry_of_row(row: sqlite3.Row) -> Entry:
-    return Entry(
+def entry_of_row(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry(
         seq=row["seq"],
         ts=row["ts"],
         kind=row["kind"],

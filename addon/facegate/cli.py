@@ -113,8 +113,8 @@ def _enroll(args: argparse.Namespace) -> int:
             )
         analyzer = FaceAnalyzer(
             FaceDetector(config.models_dir, "short"),
-            create_embedder(config.embedder, config.models_dir, config.custom_model),
-            QualityLimits(**vars(config.quality)),
+            create_embedder(config.embedder, config.models_dir, config.custom_embedder),
+            QualityLimits(**config.quality.model_dump()),
         )
         images = [(str(p), read_image(Path(p))) for p in args.image]
         enrolment = enrol_images(
@@ -159,15 +159,21 @@ def _mqtt_acl(args: argparse.Namespace) -> int:
 
 
 def _addon_config(args: argparse.Namespace) -> int:
-    from facegate.addon_options import PASSWORD_ENV, write_engine_config
-    from facegate.config import MqttConfig
+    from pydantic import ValidationError
 
-    broker = MqttConfig(
-        host=args.mqtt_host,
-        port=args.mqtt_port,
-        username=args.mqtt_username or None,
-        password=os.environ.get(PASSWORD_ENV) or None,
-    )
+    from facegate.addon_options import PASSWORD_ENV, write_engine_config
+    from facegate.config import MqttConfig, explain_config
+    from facegate.errors import ConfigError
+
+    try:
+        broker = MqttConfig(
+            host=args.mqtt_host,
+            port=args.mqtt_port,
+            username=args.mqtt_username or None,
+            password=os.environ.get(PASSWORD_ENV) or None,
+        )
+    except ValidationError as error:
+        raise ConfigError(explain_config(error)) from None
     write_engine_config(Path(args.options), Path(args.out), broker)
     return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +44,11 @@ def _setup(args: argparse.Namespace) -> tuple[Config | None, Embedder, Any]:
     embedder = create_embedder(
         config.embedder if config else args.embedder,
         models_dir,
-        config.custom_model if config else None,
+        config.custom_embedder if config else None,
     )
     quality = config.quality if config else QualityConfig()
     analyzer = FaceAnalyzer(
-        FaceDetector(models_dir, args.detector), embedder, QualityLimits(**vars(quality))
+        FaceDetector(models_dir, args.detector), embedder, QualityLimits(**quality.model_dump())
     )
     return config, embedder, analyzer
 
@@ -82,7 +81,9 @@ def _door(args: argparse.Namespace) -> int:
     config, embedder, analyzer = _setup(args)
     calibration = configured(config, args.config) if config else BUILT_IN[args.embedder]
     aggregate = args.aggregate or (config.decision.aggregate if config else DEFAULT_AGGREGATE)
-    decision = replace(config.decision if config else DecisionConfig(), aggregate=aggregate)
+    decision = (config.decision if config else DecisionConfig()).model_copy(
+        update={"aggregate": aggregate}
+    )
     policy = DecisionPolicy(
         calibration=calibration, strictness=args.strictness, fixed_threshold=decision.threshold
     )
@@ -134,7 +135,7 @@ def _liveness(args: argparse.Namespace) -> int:
 
     def analyzer(detector_range: str) -> FaceAnalyzer:
         detector = FaceDetector(models_dir, "full" if detector_range == "full" else "short")
-        limits = QualityLimits(**vars(QualityConfig()))
+        limits = QualityLimits(**QualityConfig().model_dump())
         return FaceAnalyzer(detector, embedder, limits, liveness=liveness)
 
     # Photos are close-ups (the short-range detector, as for enrolment); clips are door

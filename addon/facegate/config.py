@@ -1,26 +1,41 @@
-"""One typed configuration, loaded and validated once, then handed to each part.
+"""One typed configuration, declared once as pydantic models, loaded and validated once,
+then handed to each part.
 
-Errors name the key path and what is wrong; a door that could only be opened by a face is
-refused under rule R4 (the face must never be the only way in). The defaults live here, the
-schema that checks a file in config_schema.py.
+The models are the file's schema and the engine's settings at once: their defaults are the
+defaults, their types the checks. Errors name the key path and what is wrong; a door that
+could only be opened by a face is refused under rule R4 (the face must never be the only way
+in). What spans sections (a door's camera, a reader's topic) is checked by config_checks.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
-import voluptuous as vol
 import yaml
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from facegate.access.liveness import DEFAULT_LIVENESS, LivenessMode
 from facegate.access.policy import DEFAULT_STRICTNESS, Strictness
 from facegate.access.vote import Aggregate
+from facegate.config_fields import (
+    Channels,
+    DoorId,
+    Port,
+    PositiveChannels,
+    ResolvedPath,
+    Settings,
+    Text,
+    keyed,
+    matching,
+)
 from facegate.errors import ConfigError
-from facegate.vision.custom import CustomModel
+from facegate.models import default_models_dir
+from facegate.rules import R4, face_alone, r4_methods_hint
+from facegate.validation import problems, says, where
+from facegate.vision.custom import ColourOrder, CustomModel
 from facegate.vision.detect import DetectorRange
-from facegate.vocabulary import EmbedderName
+from facegate.vocabulary import CredentialKind, EmbedderName, Method
 
 # Chosen from benchmarks/accuracy.py; README.md ("Choosing the embedder") gives the figures.
 DEFAULT_EMBEDDER: EmbedderName = "fused"
@@ -58,47 +73,66 @@ DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8765
 
 
-@dataclass(frozen=True, kw_only=True)
-class MqttConfig:
-    host: str
-    port: int = 1883
-    prefix: str = "facegate"
+class MqttConfig(Settings):
+    host: Text
+    port: Port = 1883
+    prefix: Annotated[str, matching(r"[^#+/][^#+]*", "must not contain # or + or start with /")] = (
+        "facegate"
+    )
     username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls_ca: Path | None = None
+    password: str | None = Field(default=None, repr=False)
+    tls_ca: ResolvedPath | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class CameraConfig:
-    name: str
-    source: str
+class CameraConfig(Settings):
+    name: str  # the key it is listed under
+    source: Text
     detector: DetectorRange = "full"
 
 
-@dataclass(frozen=True, kw_only=True)
-class LockConfig:
-    command_topic: str | None = None
+class LockConfig(Settings):
+    command_topic: Text | None = None
     payload_unlock: str = "UNLOCK"
-    entity_id: str | None = None  # a Home Assistant lock, driven by the integration
+    # A Home Assistant lock, driven by the integration.
+    entity_id: Annotated[str, matching(r"lock\.[a-z0-9_]+", "must be a lock entity")] | None = None
+
+    @model_validator(mode="after")
+    def _drivable(self) -> Self:
+        if self.command_topic is None and self.entity_id is None:
+            raise ValueError(
+                "needs command_topic (an MQTT lock) or entity_id (a Home Assistant lock)"
+            )
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class CredentialInputConfig:
+class CredentialInputConfig(Settings):
     """A keypad or card reader publishing codes on an MQTT topic (raw, or JSON under json_key)."""
 
-    topic: str
-    kind: str
-    json_key: str | None = None
+    topic: Annotated[
+        str,
+        Field(min_length=1, max_length=256),
+        matching(r"[^#+\x00]+", "must be one topic, without the wildcards + or #"),
+    ]
+    kind: CredentialKind
+    json_key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class DoorConfig:
-    id: str
-    name: str
-    camera: str | None
-    methods: frozenset[str]
+def _not_face_alone(methods: frozenset[Method]) -> frozenset[Method]:
+    if face_alone(methods):
+        raise ValueError(f"{R4}; {r4_methods_hint()}")
+    return methods
+
+
+class DoorConfig(Settings):
+    id: str  # the key it is listed under
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    camera: str | None = None
+    # A list in the file; lax so that the list is taken (and a wrong entry named by its index).
+    methods: Annotated[
+        frozenset[Method], Field(strict=False, min_length=1), AfterValidator(_not_face_alone)
+    ]
     lock: LockConfig
-    credential_inputs: tuple[CredentialInputConfig, ...] = ()
+    credential_inputs: tuple[CredentialInputConfig, ...] = Field(default=(), strict=False)
     strictness: Strictness = DEFAULT_STRICTNESS
     # A face decision needs the window's frames to be judged alive (R12); "off" accepts a
     # photo held up to the camera, and the engine says so at every start.
@@ -109,213 +143,125 @@ class DoorConfig:
         return "face" in self.methods and self.liveness == "required"
 
 
-@dataclass(frozen=True, kw_only=True)
-class QualityConfig:
-    min_eye_distance_px: float = DEFAULT_MIN_EYE_DISTANCE_PX
-    min_sharpness: float = DEFAULT_MIN_SHARPNESS
-    max_yaw: float = DEFAULT_MAX_YAW
-    max_pitch: float = DEFAULT_MAX_PITCH
+class QualityConfig(Settings):
+    min_eye_distance_px: Annotated[float, Field(ge=8)] = DEFAULT_MIN_EYE_DISTANCE_PX
+    min_sharpness: Annotated[float, Field(ge=0)] = DEFAULT_MIN_SHARPNESS
+    max_yaw: Annotated[float, Field(ge=0, le=1)] = DEFAULT_MAX_YAW
+    max_pitch: Annotated[float, Field(ge=0, le=1)] = DEFAULT_MAX_PITCH
 
 
-@dataclass(frozen=True, kw_only=True)
-class DecisionConfig:
-    threshold: float | None = None  # an administrator's fixed threshold instead of the policy's
+class DecisionConfig(Settings):
+    # An administrator's fixed threshold instead of the policy's (health says so). Below 0.3
+    # every embedder here accepts about one impostor pair in 50 or more.
+    threshold: Annotated[float, Field(ge=0.3, le=0.99)] | None = None
     aggregate: Aggregate = DEFAULT_AGGREGATE
-    votes_required: int = DEFAULT_VOTES_REQUIRED
-    votes_window: int = DEFAULT_VOTES_WINDOW
-    window_s: float = DEFAULT_WINDOW_S
-    max_decision_age_s: float = DEFAULT_MAX_DECISION_AGE_S
-    cooldown_s: float = DEFAULT_COOLDOWN_S
+    votes_required: Annotated[int, Field(ge=1, le=30)] = DEFAULT_VOTES_REQUIRED
+    votes_window: Annotated[int, Field(ge=1, le=60)] = DEFAULT_VOTES_WINDOW
+    window_s: Annotated[float, Field(ge=0.1, le=10)] = DEFAULT_WINDOW_S
+    max_decision_age_s: Annotated[float, Field(ge=0.1, le=10)] = DEFAULT_MAX_DECISION_AGE_S
+    cooldown_s: Annotated[float, Field(ge=0, le=600)] = DEFAULT_COOLDOWN_S
 
 
-@dataclass(frozen=True, kw_only=True)
-class CredentialsConfig:
-    max_failures: int = DEFAULT_MAX_FAILURES
-    window_s: float = DEFAULT_FAILURE_WINDOW_S
-    lockout_s: float = DEFAULT_LOCKOUT_S
+class CredentialsConfig(Settings):
+    max_failures: Annotated[int, Field(ge=1, le=100)] = DEFAULT_MAX_FAILURES
+    window_s: Annotated[float, Field(ge=1, le=86400)] = DEFAULT_FAILURE_WINDOW_S
+    lockout_s: Annotated[float, Field(ge=1, le=86400)] = DEFAULT_LOCKOUT_S
 
 
-@dataclass(frozen=True, kw_only=True)
-class ApiConfig:
+class ApiConfig(Settings):
     """Where the HTTP API listens (token auth; loopback unless the operator says otherwise)."""
 
-    host: str = DEFAULT_API_HOST
-    port: int = DEFAULT_API_PORT
+    host: Text = DEFAULT_API_HOST
+    port: Port = DEFAULT_API_PORT
 
 
-@dataclass(frozen=True, kw_only=True)
-class AuditConfig:
+class AuditConfig(Settings):
     # Access decisions older than this leave the log; a signed checkpoint keeps the rest
     # verifiable (R11). Two years covers a dispute about any door event a resident remembers.
-    retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    retention_days: Annotated[int, Field(ge=30, le=3650)] = DEFAULT_AUDIT_RETENTION_DAYS
 
 
-@dataclass(frozen=True, kw_only=True)
-class Config:
-    data_dir: Path
-    models_dir: Path
-    embedder: EmbedderName
+def _acknowledged(value: bool) -> bool:
+    if not value:
+        raise ValueError("must be true: confirm that this model's licence allows your use of it")
+    return value
+
+
+class CustomModelConfig(Settings):
+    """An embedder the administrator brings (README, "Bring your own model")."""
+
+    path: ResolvedPath
+    sha256: Annotated[
+        str,
+        AfterValidator(str.lower),
+        matching(r"[0-9a-f]{64}", "must be 64 hexadecimal digits"),
+    ]
+    input_size: Annotated[int, Field(ge=32, le=512)] = 112
+    colour_order: ColourOrder = "rgb"
+    mean: Channels = (127.5, 127.5, 127.5)
+    std: PositiveChannels = (127.5, 127.5, 127.5)
+    licence_acknowledged: Annotated[bool, AfterValidator(_acknowledged)]
+    licence: Annotated[str, Field(max_length=200)] = ""
+    # Where its calibration is read from (`facegate calibrate` writes it); by default the data
+    # directory, named after the model's hash.
+    calibration: ResolvedPath | None = None
+
+    @property
+    def model(self) -> CustomModel:
+        # What the embedder needs; the acknowledgement and the calibration's place are ours.
+        return CustomModel(**self.model_dump(exclude={"licence_acknowledged", "calibration"}))
+
+
+def _door_name(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+class Config(Settings):
+    data_dir: ResolvedPath
+    models_dir: ResolvedPath = Field(default_factory=default_models_dir)
+    embedder: EmbedderName = DEFAULT_EMBEDDER
+    custom_model: CustomModelConfig | None = None
     mqtt: MqttConfig
-    cameras: dict[str, CameraConfig]
-    doors: dict[str, DoorConfig]
-    quality: QualityConfig
-    decision: DecisionConfig
-    custom_model: CustomModel | None = None
-    # Where the custom model's calibration is read from (`facegate calibrate` writes it).
-    calibration_file: Path | None = None
-    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
-    api: ApiConfig = field(default_factory=ApiConfig)
-    audit: AuditConfig = field(default_factory=AuditConfig)
+    cameras: Annotated[dict[DoorId, CameraConfig], keyed("name")] = Field(default_factory=dict)
+    doors: Annotated[dict[DoorId, DoorConfig], keyed("id", _door_name), Field(min_length=1)]
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    decision: DecisionConfig = Field(default_factory=DecisionConfig)
+    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    @property
+    def custom_embedder(self) -> CustomModel | None:
+        """The custom model the embedder loads, when `embedder: custom`."""
+        return self.custom_model.model if self.custom_model is not None else None
+
+    @property
+    def calibration_file(self) -> Path | None:
+        """Where the custom model's calibration is read from (`facegate calibrate` writes it)."""
+        if self.custom_model is None:
+            return None
+        default = self.data_dir / f"calibration-{self.custom_model.sha256[:12]}.json"
+        return self.custom_model.calibration or default
 
 
-def _path_of(error: vol.Invalid) -> str:
-    return ".".join(str(p) for p in error.path) or "(top level)"
-
-
-def _explain(error: vol.MultipleInvalid) -> str:
-    lines = []
-    for item in error.errors:
-        message = item.msg
-        if message == "extra keys not allowed":
-            message = "is not a known setting"
-        elif message == "required key not provided":
-            message = "is required"
-        lines.append(f"{_path_of(item)}: {message}")
-    return "invalid configuration:\n  " + "\n  ".join(sorted(set(lines)))
+def explain_config(error: ValidationError) -> str:
+    lines = {f"{where(p) or '(top level)'}: {says(p)}" for p in problems(error)}
+    return "invalid configuration:\n  " + "\n  ".join(sorted(lines))
 
 
 def parse(raw: Any, *, base: Path | None = None) -> Config:
     """Validate a configuration mapping; relative paths are taken from `base`."""
-    # The schema reads this module's defaults: imported here, where both are complete.
-    from facegate.config_schema import SCHEMA
-    from facegate.models import default_models_dir
+    # Checks that span sections; imported here, where the models it reads are complete.
+    from facegate.config_checks import check_across
 
     if not isinstance(raw, dict):
         raise ConfigError("invalid configuration: the file must hold a mapping of settings")
     try:
-        data = SCHEMA(raw)
-    except vol.MultipleInvalid as error:
-        raise ConfigError(_explain(error)) from None
-    root = base or Path.cwd()
-    cameras = {
-        name: CameraConfig(name=name, source=cam["source"], detector=cam["detector"])
-        for name, cam in data["cameras"].items()
-    }
-    doors = {}
-    for door_id, door in data["doors"].items():
-        camera = door.get("camera")
-        if "face" in door["methods"] and camera is None:
-            raise ConfigError(
-                f"invalid configuration:\n  doors.{door_id}.camera: "
-                "is required when the face method is enabled"
-            )
-        if camera is not None and camera not in cameras:
-            raise ConfigError(
-                f"invalid configuration:\n  doors.{door_id}.camera: "
-                f"no camera named {camera!r} under cameras"
-            )
-        doors[door_id] = DoorConfig(
-            id=door_id,
-            name=door.get("name", door_id.replace("_", " ").capitalize()),
-            camera=camera,
-            methods=frozenset(door["methods"]),
-            lock=LockConfig(**door["lock"]),
-            credential_inputs=tuple(CredentialInputConfig(**i) for i in door["credential_inputs"]),
-            strictness=door["strictness"],
-            liveness=door["liveness"],
-        )
-    _check_credential_inputs(doors)
-    decision = DecisionConfig(**data["decision"])
-    if decision.votes_required > decision.votes_window:
-        raise ConfigError(
-            "invalid configuration:\n  decision.votes_required: cannot exceed decision.votes_window"
-        )
-    if decision.votes_required < 2 and any(d.checks_liveness for d in doors.values()):
-        # One frame cannot show whether the face moves like a living face or like a picture.
-        raise ConfigError(
-            "invalid configuration:\n  decision.votes_required: liveness needs at least 2 frames "
-            "per decision (a face is told from a photo by how it moves between them)"
-        )
-    data_dir = (root / data["data_dir"]).resolve()
-    custom_model, calibration_file = _custom_model(data, root, data_dir)
-    mqtt = data["mqtt"]
-    return Config(
-        data_dir=data_dir,
-        models_dir=(root / data["models_dir"]).resolve()
-        if "models_dir" in data
-        else default_models_dir(),
-        embedder=data["embedder"],
-        mqtt=MqttConfig(
-            host=mqtt["host"],
-            port=mqtt["port"],
-            prefix=mqtt["prefix"],
-            username=mqtt.get("username"),
-            password=mqtt.get("password"),
-            tls_ca=(root / mqtt["tls_ca"]).resolve() if "tls_ca" in mqtt else None,
-        ),
-        cameras=cameras,
-        doors=doors,
-        quality=QualityConfig(**data["quality"]),
-        decision=decision,
-        custom_model=custom_model,
-        calibration_file=calibration_file,
-        credentials=CredentialsConfig(**data["credentials"]),
-        api=ApiConfig(**data["api"]),
-        audit=AuditConfig(**data["audit"]),
-    )
-
-
-def _custom_model(
-    data: dict[str, Any], root: Path, data_dir: Path
-) -> tuple[CustomModel | None, Path | None]:
-    raw = data.get("custom_model")
-    if data["embedder"] != "custom":
-        if raw is not None:
-            raise ConfigError(
-                "invalid configuration:\n  custom_model: is only used with embedder: custom"
-            )
-        return None, None
-    if raw is None:
-        raise ConfigError(
-            "invalid configuration:\n  custom_model: is required with embedder: custom "
-            "(path, sha256, licence_acknowledged: true; see README, Bring your own model)"
-        )
-    model = CustomModel(
-        path=(root / raw["path"]).resolve(),
-        sha256=raw["sha256"],
-        input_size=raw["input_size"],
-        colour_order=raw["colour_order"],
-        mean=raw["mean"],
-        std=raw["std"],
-        licence=raw["licence"],
-    )
-    default = data_dir / f"calibration-{model.sha256[:12]}.json"
-    calibration = (root / raw["calibration"]).resolve() if "calibration" in raw else default
-    return model, calibration
-
-
-def _check_credential_inputs(doors: dict[str, DoorConfig]) -> None:
-    """A reader feeds one door with one enabled method, on a topic of its own."""
-    lock_topics = {d.lock.command_topic for d in doors.values()}
-    seen: dict[str, str] = {}
-    for door in doors.values():
-        for index, item in enumerate(door.credential_inputs):
-            key = f"doors.{door.id}.credential_inputs.{index}"
-            if item.kind not in door.methods:
-                raise ConfigError(
-                    f"invalid configuration:\n  {key}.kind: {item.kind!r} is not enabled at "
-                    f"this door (its methods are {', '.join(sorted(door.methods))})"
-                )
-            if item.topic in lock_topics:
-                raise ConfigError(
-                    f"invalid configuration:\n  {key}.topic: {item.topic!r} is a lock command topic"
-                )
-            if item.topic in seen:
-                raise ConfigError(
-                    f"invalid configuration:\n  {key}.topic: {item.topic!r} is already used by "
-                    f"{seen[item.topic]}"
-                )
-            seen[item.topic] = key
+        config = Config.model_validate(raw, context={"base": base or Path.cwd()})
+    except ValidationError as error:
+        raise ConfigError(explain_config(error)) from None
+    check_across(config)
+    return config
 
 
 def load(path: Path) -> Config:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from facegate.config import CredentialInputConfig, DoorConfig
-from facegate.errors import ConfigError
+from facegate.config_checks import check_credential_inputs
 
 _LOGGER = logging.getLogger("facegate.credential_input")
 QUEUE_LIMIT = 64
@@ -80,33 +80,13 @@ def extract_code(payload: bytes, json_key: str | None) -> str | None:
     return code
 
 
-def check_inputs(doors: Iterable[DoorConfig]) -> None:
-    """Refuses a reader on a wildcard topic, or for a method its door does not have."""
-    seen: set[str] = set()
-    for door in doors:
-        for index, item in enumerate(door.credential_inputs):
-            key = f"doors.{door.id}.credential_inputs.{index}"
-            if not item.topic or any(c in item.topic for c in "+#\0"):
-                raise ConfigError(
-                    f"invalid configuration:\n  {key}.topic: must be one topic, "
-                    "without the wildcards + or #"
-                )
-            if item.kind not in door.methods or item.kind == "face":
-                raise ConfigError(
-                    f"invalid configuration:\n  {key}.kind: {item.kind!r} is not a credential "
-                    "method enabled at this door"
-                )
-            if item.topic in seen:
-                raise ConfigError(f"invalid configuration:\n  {key}.topic: used twice")
-            seen.add(item.topic)
-
-
 class CredentialInputs:
     """Subscribes every configured reader and feeds its codes to ``present`` on one worker."""
 
     def __init__(self, doors: Iterable[DoorConfig], present: Present) -> None:
         self._doors = list(doors)
-        check_inputs(self._doors)
+        # Readers built outside a configuration file are held to the same rules.
+        check_credential_inputs(self._doors)
         self._present = present
         self._queue: queue.Queue[_Attempt | None] = queue.Queue(QUEUE_LIMIT)
         self._stopping = threading.Event()

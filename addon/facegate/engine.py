@@ -28,13 +28,14 @@ from facegate.identity.credentials import CredentialKind
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.records import Credential
 from facegate.identity.store import IdentityStore
-from facegate.models import MODELS, verify_all
+from facegate.model_needs import required_models
+from facegate.models import verify_all
 from facegate.notice import build_notice, publish_notice
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.custom import verified_path
 from facegate.vision.detect import FaceDetector
-from facegate.vision.embed import EMBEDDER_MODELS, create_embedder
-from facegate.vision.liveness import MINIFASNET, MiniFASNet
+from facegate.vision.embed import create_embedder
+from facegate.vision.liveness import MiniFASNet
 from facegate.vision.quality import QualityLimits
 
 _LOGGER = logging.getLogger("facegate.engine")
@@ -43,22 +44,6 @@ EVENT_KEY_NAME = "event.key"
 # are re-read, even without an API call.
 GALLERY_REFRESH_S = 60.0
 CHANGE_POLL_S = 1.0
-
-_DETECTOR_MODELS = {
-    "short": "face_detection_short_range.tflite",
-    "full": "face_detection_full_range.tflite",
-}
-
-
-def required_models(config: Config) -> list[str]:
-    # The short-range detector is always needed: enrolment photos are close-ups.
-    names = {_DETECTOR_MODELS["short"]} | {
-        _DETECTOR_MODELS[c.detector] for c in config.cameras.values()
-    }
-    names.update(EMBEDDER_MODELS[config.embedder])
-    if any(door.checks_liveness for door in config.doors.values()):
-        names.update(file for file, _scale in MINIFASNET)
-    return sorted(n for n in names if n in MODELS)
 
 
 class Engine:
@@ -82,7 +67,7 @@ class Engine:
         self._on_frame = on_frame
         verify_all(config.models_dir, required_models(config))
         if config.custom_model is not None:
-            verified_path(config.custom_model)
+            verified_path(config.custom_model.model)
         # An uncalibrated custom model stops here, saying how to calibrate it: its scores mean
         # nothing to the open-set policy until they have been measured.
         self.calibration = calibrations.configured(config, config_path)
@@ -107,7 +92,7 @@ class Engine:
         self._gallery_lock = threading.Lock()
         self._gallery = Gallery([], 0)
         self.refused_templates = 0
-        self.limits = QualityLimits(**vars(config.quality))
+        self.limits = QualityLimits(**config.quality.model_dump())
         self.readers: dict[str, CameraReader] = {}
         self.doors: dict[str, DoorWorker] = {}
         self.actuators: dict[str, DoorActuator] = {}
@@ -125,7 +110,7 @@ class Engine:
         an enrolment from a photo of a photo must not pass where the door would not (R12)."""
         models_dir = self.config.models_dir
         detector = FaceDetector(models_dir, "full" if detector_range == "full" else "short")
-        embedder = create_embedder(self.config.embedder, models_dir, self.config.custom_model)
+        embedder = create_embedder(self.config.embedder, models_dir, self.config.custom_embedder)
         checks = self.checks_liveness if liveness is None else liveness
         model = MiniFASNet(models_dir) if checks else None
         return FaceAnalyzer(detector, embedder, self.limits, liveness=model)

@@ -19,6 +19,8 @@ CONF_LOCKS: Final = "locks"
 CONF_TAGS: Final = "tags"
 CONF_TAG_DEVICES: Final = "tag_devices"
 
+# The engine's words (its vocabulary.py), copied because the integration ships without the
+# engine; tests/engine/test_vocabulary.py keeps the copy equal.
 METHODS: Final = ("face", "pin", "card", "tag", "phone")
 CREDENTIAL_KINDS: Final = ("pin", "card", "tag", "phone")
 RESULTS: Final = ("granted", "denied")

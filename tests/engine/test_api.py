@@ -179,9 +179,24 @@ def test_openapi_document_is_valid_and_the_answers_match_it(env: Env) -> None:
 
     check("Health", env.api.get("/api/health").data)
     person = env.person("Zhou Li")
-    env.api.post(f"/api/people/{person}/credentials", {"kind": "pin", "value": "482916"})
+    check("Consent", env.consent(person))
+    added = env.api.post(f"/api/people/{person}/credentials", {"kind": "pin", "value": "482916"})
+    check("CredentialRef", added.data)
+    check("Person", env.api.get(f"/api/people/{person}").data)
+    check("People", env.api.get("/api/people").data)
+    check("Doors", env.api.get("/api/doors").data)
+    check("Notice", env.api.get("/api/notice").data)
+    presented = {"door": "lobby", "kind": "pin", "value": "482916"}
+    check("AccessEvent", env.api.post("/api/access/credential", presented).data)
     check("Export", env.api.get(f"/api/people/{person}/export").data)
     check("Installation", env.api.get("/api/installation").data)
+    check("AuditPage", env.api.get("/api/audit").data)
+    check("AuditVerdict", env.api.get("/api/audit/verify").data)
+    check("OpenApiDocument", spec)
+    check("Withdrawal", env.api.post(f"/api/people/{person}/consent/withdraw").data)
+    removed = env.api.request("DELETE", f"/api/people/{person}/credentials/{added.data['id']}")
+    check("Removal", removed.data)
+    check("DeletionReceipt", env.api.request("DELETE", f"/api/people/{person}").data)
     for error in (
         env.api.get("/api/people/nobody/export").data,
         env.api.post("/api/people", {"name": ""}).data,

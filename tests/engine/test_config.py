@@ -47,7 +47,7 @@ def test_r4_face_only_door_is_rejected():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"methods": ["face", "retina"]}, "doors.front.methods.1: must be one of"),
+        ({"methods": ["face", "retina"]}, "doors.front.methods.1: is 'retina': must be one of"),
         ({"lock": {}}, "doors.front.lock: needs command_topic"),
         ({"camera": "back_cam"}, "doors.front.camera: no camera named 'back_cam'"),
         ({"color": "red"}, "doors.front.color: is not a known setting"),
@@ -77,7 +77,9 @@ def test_threshold_and_strictness_can_be_set():
     assert config.decision.threshold == 0.7
     assert config.decision.aggregate == "vote"
     assert config.doors["front"].strictness == "balanced"
-    with pytest.raises(ConfigError, match=r"doors\.front\.strictness: must be one of strict"):
+    with pytest.raises(
+        ConfigError, match=r"doors\.front\.strictness: is 'lenient': must be one of strict"
+    ):
         parse(_raw(strictness="lenient"))
 
 

@@ -122,8 +122,8 @@ def test_a_calibrated_custom_model_runs_like_the_built_in_one(tmp_path, models_d
     assert config.custom_model is not None
     analyzer = FaceAnalyzer(
         FaceDetector(models_dir, "short"),
-        CustomEmbedder(config.custom_model),
-        QualityLimits(**vars(config.quality)),
+        CustomEmbedder(config.custom_model.model),
+        QualityLimits(**config.quality.model_dump()),
     )
     sface = SFace(models_dir)
     for photo in sorted((faces / "enroll" / "barack_obama").glob("*.jpg"))[:2]:

@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 from facegate.demo import demo_config
-from facegate.engine import required_models
+from facegate.model_needs import required_models
 from facegate.models import BUNDLED_DIR
 
 GUARD = Path(__file__).with_name("r9_net_guard.py")

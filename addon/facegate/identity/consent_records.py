@@ -8,16 +8,9 @@ import time
 import uuid
 
 from facegate.errors import ConsentError, ConsentRecordError
-from facegate.identity.records import (
-    DEFAULT_CONSENT_DAYS,
-    GUARDIAN_AGE,
-    MAX_CONSENT_DAYS,
-    Consent,
-    Person,
-    consent_of_row,
-)
+from facegate.identity.records import DEFAULT_CONSENT_DAYS, Consent, Person, consent_of_row
 from facegate.identity.store_core import StoreCore
-from facegate.plain_text import text_problem
+from facegate.rules import consent_length_refusal, consent_refusal
 from facegate.vocabulary import ConsentMethod
 
 
@@ -37,22 +30,12 @@ class ConsentRecords(StoreCore):
         days: int = DEFAULT_CONSENT_DAYS,
         now: float | None = None,
     ) -> Consent:
-        _check_days(days)
-        if not signer.strip():
-            raise ConsentRecordError("consent needs the name of the person who signed it")
-        for role, signed in (("signer", signer), ("witness", witness), ("guardian", guardian)):
-            if signed is not None and (problem := text_problem(signed)) is not None:
-                raise ConsentRecordError(f"the {role}'s name {problem}")
-        if method == "paper" and not (witness and witness.strip()):
-            raise ConsentRecordError(
-                "a paper consent entered by an administrator needs a witness name"
-            )
         person = self.person(person_id)
-        if person.needs_guardian() and not (guardian and guardian.strip()):
-            raise ConsentRecordError(
-                f"R3: {person.name} is under {GUARDIAN_AGE}; a parent or guardian must give "
-                "the consent, and their name is recorded"
-            )
+        refusal = consent_refusal(
+            person, method=method, signer=signer, witness=witness, guardian=guardian, days=days
+        )
+        if refusal is not None:
+            raise ConsentRecordError(refusal)
         if self.notice_scope(notice_version) is None:
             raise ConsentRecordError(
                 f"notice version {notice_version} is unknown: consent must "
@@ -130,7 +113,8 @@ class ConsentRecords(StoreCore):
         now: float | None = None,
     ) -> Consent:
         """Extends the latest unwithdrawn consent under the notice shown now (R6)."""
-        _check_days(days)
+        if (refusal := consent_length_refusal(days)) is not None:
+            raise ConsentRecordError(refusal)
         if self.notice_scope(notice_version) is None:
             raise ConsentRecordError(f"notice version {notice_version} is unknown")
         person = self.person(person_id)
@@ -216,9 +200,3 @@ class ConsentRecords(StoreCore):
         return self._sound_people(
             "SELECT * FROM people WHERE leaves_on IS NOT NULL AND leaves_on <= ?", (day,)
         )
-
-
-def _check_days(days: int) -> None:
-    """No grant is perpetual (R6): a consent lasts 1 to MAX_CONSENT_DAYS days."""
-    if not 1 <= days <= MAX_CONSENT_DAYS:
-        raise ConsentRecordError(f"consent must last 1-{MAX_CONSENT_DAYS} days, never unlimited")

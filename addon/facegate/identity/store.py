@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from facegate.audit_records import Entry, Verdict
+from facegate.audit_records import AuditEntry, Verdict
 from facegate.errors import TamperError
 from facegate.identity.credential_records import CredentialRecords
 from facegate.identity.records import (
@@ -102,7 +102,7 @@ class IdentityStore(TemplateRecords, CredentialRecords):
             if attack is not None:
                 self.audit.append(db, "guessing_attack", door=door, data=attack)
 
-    def audit_entries(self, *, after: int = 0, limit: int = 1000) -> list[Entry]:
+    def audit_entries(self, *, after: int = 0, limit: int = 1000) -> list[AuditEntry]:
         with self._lock:
             return self.audit.entries(self._db, after=after, limit=limit)
 

@@ -30,7 +30,7 @@ from facegate.identity.records import (
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
-from facegate.rules import R4, face_alone, r4_methods_hint
+from facegate.rules import R4, R4_KEY, face_alone, r4_methods_hint
 
 DB_NAME = "facegate.db"
 KEY_NAME = "template.key"
@@ -298,7 +298,7 @@ class StoreCore:
                 raise RuleError(
                     f"{R4}; door {door} would be left with face as its only enabled method: "
                     f"{r4_methods_hint()}",
-                    key="r4_face_only",
+                    key=R4_KEY,
                 )
             db.execute(
                 "INSERT OR REPLACE INTO door_methods VALUES (?, ?, ?)", (door, method, int(enabled))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import partial
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -25,10 +26,10 @@ from facegate.errors import (
 )
 from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
-from facegate.vocabulary import METHODS
 from facegate.web import body
 from facegate.web.audit_routes import AuditRoutes
 from facegate.web.auth import check_authorization
+from facegate.web.bodies import DoorMethodBody
 from facegate.web.body import BadRequestError, fail
 from facegate.web.consent import ConsentRoutes
 from facegate.web.credentials import CredentialRoutes
@@ -39,6 +40,7 @@ from facegate.web.health import engine_health
 from facegate.web.openapi import build_spec
 from facegate.web.people import PeopleRoutes, everyone, person_summary
 from facegate.web.replies import call, error_reply, reply
+from facegate.web.routes import ROUTES
 
 _LOGGER = logging.getLogger("facegate.web")
 T = TypeVar("T")
@@ -145,34 +147,11 @@ class _Api:
         self.credentials = CredentialRoutes(
             engine, existing_person=self._existing_person, changed=self._changed
         )
+        self.events = events_handler(self.hub, self.snapshot)
 
     def routes(self) -> list[tuple[str, str, Handler]]:
-        people = "/api/people/{person_id}"
-        return [
-            ("GET", "/api/health", self.health),
-            ("GET", "/api/installation", self.installation),
-            ("GET", "/api/openapi.json", self.openapi),
-            ("GET", "/api/events", events_handler(self.hub, self.snapshot)),
-            ("GET", "/api/notice", self.notice),
-            ("GET", "/api/doors", self.doors),
-            ("POST", "/api/doors/{door}/methods", self.door_method),
-            ("GET", "/api/people", self.people.people),
-            ("POST", "/api/people", self.people.create_person),
-            ("GET", people, self.people.person),
-            ("PATCH", people, self.people.update_person),
-            ("DELETE", people, self.people.erase_person),
-            ("GET", people + "/export", self.people.export),
-            ("POST", people + "/consent", self.consent.give_consent),
-            ("POST", people + "/consent/renew", self.consent.renew_consent),
-            ("POST", people + "/consent/withdraw", self.consent.withdraw_consent),
-            ("POST", people + "/faces", self.faces.upload),
-            ("POST", people + "/faces/snapshot", self.faces.snapshot),
-            ("POST", people + "/credentials", self.credentials.add_credential),
-            ("DELETE", people + "/credentials/{credential_id}", self.credentials.remove_credential),
-            ("POST", "/api/access/credential", self.credentials.access_credential),
-            ("GET", "/api/audit", self.audit.audit),
-            ("GET", "/api/audit/verify", self.audit.audit_verify),
-        ]
+        """The route table's endpoints, each bound to the method that answers it."""
+        return [(r.method, r.path, attrgetter(r.handler)(self)) for r in ROUTES]
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -317,12 +296,9 @@ class _Api:
         door_id = request.match_info["door"]
         if door_id not in self.engine.config.doors:
             fail(404, f"no door with id {door_id}")
-        data = await body.json_object(request)
-        body.only(data, ("method", "enabled"))
-        method = body.choice(data, "method", METHODS)
-        enabled = body.flag(data, "enabled")
+        data = await body.parse(request, DoorMethodBody)
         # R4 and the configured methods are checked by the engine and its store (RuleError: 409).
-        await call(self.engine.set_door_method, door_id, method, enabled)
+        await call(self.engine.set_door_method, door_id, data.method, data.enabled)
         overrides = await call(self.store.door_method_overrides)
         result = self._door_json(door_id, overrides)
         self.hub.state("door", door=result)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
+from pydantic import ValidationError
 
-from facegate.plain_text import text_problem
+from facegate.validation import problems, says, where
+from facegate.web.bodies import Body
+
+B = TypeVar("B", bound=Body)
 
 JSON_LIMIT = 64 * 1024
 # Long enough for a photo from a phone on a weak Wi-Fi link, short enough that a trickled
@@ -109,76 +112,30 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
     return value
 
 
-def only(body: dict[str, Any], allowed: Collection[str], *, why: str = "") -> None:
-    """Refuses any field outside `allowed`, naming them (and `why` they have no place here)."""
-    unknown = sorted(set(body) - set(allowed))
+async def parse(request: web.Request, model: type[B], *, optional: bool = False) -> B:
+    """The body read as `model`; every problem is a 400 that names the field."""
+    data = await json_object(request, optional=optional)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fail(400, explain(model, error))
+
+
+def explain(model: type[Body], error: ValidationError) -> str:
+    """One message for people: the fields at fault, and why."""
+    found = problems(error)
+    unknown = sorted(where(p) for p in found if p["type"] == "extra_forbidden")
     if unknown:
-        names = ", ".join(unknown)
-        known = ", ".join(sorted(allowed)) or "none"
-        message = f"unknown field(s): {names} (accepted: {known})"
-        fail(400, f"{message}; {why}" if why else message)
-
-
-def text(
-    body: dict[str, Any], key: str, *, required: bool = False, max_length: int = 200
-) -> str | None:
-    """A string field; blank counts as missing. None when absent (or null) and not required."""
-    value = body.get(key)
-    if value is None:
-        if required:
-            fail(400, f"field {key!r} is required")
-        return None
-    if not isinstance(value, str):
-        fail(400, f"field {key!r} must be a string")
-    if len(value) > max_length:
-        fail(400, f"field {key!r} must be at most {max_length} characters")
-    if (problem := text_problem(value)) is not None:
-        fail(400, f"field {key!r} {problem}")
-    if not value.strip():
-        if required:
-            fail(400, f"field {key!r} must not be blank")
-        return None
-    return value
-
-
-def required_text(body: dict[str, Any], key: str, *, max_length: int = 200) -> str:
-    value = text(body, key, required=True, max_length=max_length)
-    assert value is not None
-    return value
-
-
-def choice(body: dict[str, Any], key: str, choices: Collection[str]) -> str:
-    value = body.get(key)
-    if value is None:
-        fail(400, f"field {key!r} is required (one of {', '.join(choices)})")
-    if not isinstance(value, str) or value not in choices:
-        fail(400, f"field {key!r} must be one of {', '.join(choices)}")
-    return value
-
-
-def flag(body: dict[str, Any], key: str, *, default: bool | None = None) -> bool:
-    """A JSON true/false; "true", 1 and friends are refused, not guessed at."""
-    value = body.get(key)
-    if value is None:
-        if default is None:
-            fail(400, f"field {key!r} is required (true or false)")
-        return default
-    if not isinstance(value, bool):
-        fail(400, f"field {key!r} must be the JSON value true or false")
-    return value
-
-
-def integer(
-    body: dict[str, Any], key: str, *, low: int, high: int, default: int | None = None
-) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        fail(400, f"field {key!r} must be a whole number")
-    if not low <= value <= high:
-        fail(400, f"field {key!r} must be between {low} and {high}")
-    return value
+        known = ", ".join(model.model_fields) or "none"
+        message = f"unknown field(s): {', '.join(unknown)} (accepted: {known})"
+        why = model.refuses_extra_because
+        return f"{message}; {why}" if why else message
+    lines = []
+    for problem in found:
+        line = f"field {where(problem) or 'body'!r} {says(problem)}"
+        hint = model.hints.get(str(problem["loc"][0])) if problem["loc"] else None
+        lines.append(f"{hint} ({line})" if hint else line)
+    return "; ".join(dict.fromkeys(lines))
 
 
 def query_int(request: web.Request, key: str, *, low: int, high: int, default: int) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.web import body
+from facegate.web.bodies import CredentialBody, PresentedCredentialBody
 from facegate.web.body import fail
 from facegate.web.replies import PersonRoutes, call, reply
 
@@ -14,23 +14,13 @@ from facegate.web.replies import PersonRoutes, call, reply
 class CredentialRoutes(PersonRoutes):
     async def add_credential(self, request: web.Request) -> web.Response:
         person_id = await self._existing_person(request)
-        data = await body.json_object(request)
-        body.only(data, ("kind", "value", "label"))
-        kind = body.choice(data, "kind", CREDENTIAL_KINDS)
-        value = data.get("value")
-        if not isinstance(value, str):
-            fail(
-                400,
-                "field 'value' is required and must be a string (send a PIN as \"123456\", so "
-                "leading zeros are kept)",
-            )
-        label = body.text(data, "label", max_length=60) or ""
+        data = await body.parse(request, CredentialBody)
         credential = await call(
             self.engine.add_credential,
             person_id,
-            kind,  # checked against CREDENTIAL_KINDS
-            value,
-            label,
+            data.kind,
+            data.value,
+            data.label,
         )
         await self._changed("credentials", person_id)
         # Never the value: the store does not even hold it in clear.
@@ -50,15 +40,8 @@ class CredentialRoutes(PersonRoutes):
         return reply({"removed": credential_id})
 
     async def access_credential(self, request: web.Request) -> web.Response:
-        data = await body.json_object(request)
-        body.only(data, ("door", "kind", "value"))
-        door_id = body.required_text(data, "door", max_length=64)
-        kind = body.choice(data, "kind", CREDENTIAL_KINDS)
-        value = data.get("value")
-        if not isinstance(value, str) or not value:
-            fail(400, "field 'value' is required and must be a non-empty string")
-        if len(value) > 256:
-            fail(400, "field 'value' must be at most 256 characters")
+        data = await body.parse(request, PresentedCredentialBody)
+        door_id, kind, value = data.door, data.kind, data.value
         if door_id not in self.engine.config.doors:
             fail(404, f"no door with id {door_id}")
         # The same decision, lock command, signed event and audit entry as a face (R5).

@@ -30,15 +30,15 @@ from facegate.errors import CameraError, EnrolmentError
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.types import Image, Vector
 from facegate.web import body
+from facegate.web.bodies import SnapshotBody
 from facegate.web.body import fail
 
 IMAGE_LIMIT = 10 * 2**20  # one enrolment photo
 _MULTIPART_OVERHEAD = 64 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png")
 SNAPSHOT_TIMEOUT_S = 3.0
-# Door-camera enrolment: this many usable frames by default, taken at least this far apart (so
-# they are not copies of one instant), within this long for the resident to face the camera.
-DEFAULT_CAMERA_FRAMES = 3
+# Door-camera enrolment (how many frames: web/bodies.py): usable frames taken at least this far
+# apart (so they are not copies of one instant), within this long for the resident to face it.
 CAMERA_FRAME_GAP_S = 0.3
 CAMERA_ENROL_TIMEOUT_S = 10.0
 
@@ -137,12 +137,8 @@ class FaceEnrolment:
 
     async def snapshot(self, request: web.Request) -> web.Response:
         person_id = await self._existing_person(request)
-        data = await body.json_object(request)
-        body.only(data, ("door", "frames"))
-        door_id = body.required_text(data, "door", max_length=64)
-        count = data.get("frames", DEFAULT_CAMERA_FRAMES)
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 5:
-            fail(400, f"field 'frames' must be a whole number from 1 to {MAX_ENROLMENT_IMAGES}")
+        data = await body.parse(request, SnapshotBody)
+        door_id, count = data.door, data.frames
         if door_id not in self.engine.config.doors:
             fail(404, f"no door with id {door_id}")
         if self.engine.door_camera(door_id) is None:

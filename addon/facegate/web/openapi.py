@@ -1,212 +1,106 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
-
-Written out by hand rather than generated from the routes, so that it says what each endpoint
-accepts and refuses; a test checks that it names exactly the routes the app serves.
-"""
+"""The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json: generated
+from the route table (web/routes.py) and the models of the bodies and answers, so it cannot
+say something else than what the app serves and checks."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
 import facegate
-from facegate.web.openapi_people import person_paths
-from facegate.web.openapi_schemas import (
-    DATE,
-    KIND,
-    METHOD,
-    Schema,
-    body,
-    errors,
-    object_schema,
-    ok,
-    op,
-    path_param,
-    query_param,
-    ref,
-    schemas,
-)
+from facegate.web import schemas
+from facegate.web.routes import PATH_PARAMETERS, ROUTES, Route, Schema
+
+_ERRORS = {
+    400: "bad input: the message says what is wrong",
+    401: "missing or wrong API token",
+    404: "no such person, door or credential",
+    409: "conflicts with the current state (notice changed, no live consent, rule R4, ...)",
+    413: "body too large",
+    415: "unsupported content type",
+    422: "the image holds no usable face",
+    429: "too many refused changes: wait the Retry-After seconds",
+    503: "the camera gave no frame",
+}
+_REF = "#/components/schemas/{model}"
 
 
-def _paths() -> dict[str, Schema]:
-    person_ref = ref("Person")
-    paths: dict[str, Schema] = {}
-    paths["/api/health"] = {
-        "get": op(
-            "health",
-            "Engine status: cameras online, template count, audit chain intact, decision policy",
-            ok("status", ref("Health")) | errors(),
-            description="`decision_policy` holds the open-set policy as it stands: the embedder, "
-            "the people enrolled, the template policy and frame aggregation, per door the "
-            "strictness, its target rate of strangers let in per attempt, the threshold, margin "
-            "and predicted rate, and the calibration behind them (its fitted stranger tails). "
-            "`tampered_rows` lists, per table, the person, consent and credential rows whose "
-            "keyed MAC no longer matches (altered outside the engine, refused where used); any "
-            "makes the status `degraded`. `under_attack` lists the doors, and their credential "
-            "methods, locked out twice or more in a row within a day (a guessing attack); any "
-            "makes the status `degraded` too.",
-        )
+def _ref(model: type[BaseModel]) -> Schema:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _json(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+def _components() -> dict[str, Schema]:
+    """Every body and answer model, and what they refer to, under its class name."""
+    models: list[tuple[type[BaseModel], Any]] = [(schemas.Error, "serialization")]
+    for route in ROUTES:
+        if route.body is not None:
+            models.append((route.body, "validation"))
+        if route.answer is not None:
+            models.append((route.answer, "serialization"))
+    unique = list(dict.fromkeys(models))
+    _, document = models_json_schema(unique, ref_template=_REF)
+    components: dict[str, Schema] = document.get("$defs", {})
+    return components
+
+
+def _operation(route: Route) -> Schema:
+    responses: dict[str, Schema] = {}
+    if route.answer is None:
+        responses[str(route.status)] = {"description": route.answer_says}
+    else:
+        responses[str(route.status)] = {
+            "description": route.answer_says,
+            "content": _json(_ref(route.answer)),
+        }
+    for code in (401, *route.errors):
+        responses[str(code)] = {"description": _ERRORS[code], "content": _json(_ref(schemas.Error))}
+    operation: Schema = {
+        "operationId": route.operation_id,
+        "summary": route.summary,
+        "responses": responses,
     }
-    paths["/api/installation"] = {
-        "get": op(
-            "installation",
-            "This installation's id, version, event signing key, MQTT prefix and door ids",
-            ok("the installation", ref("Installation")) | errors(),
-            description="For the Home Assistant integration at setup: the id becomes the config "
-            "entry's unique id, and the key checks the `sig` of every access event before a "
-            "Home Assistant lock is driven (R12).",
-        )
-    }
-    paths["/api/openapi.json"] = {
-        "get": op("openapi", "This document", ok("OpenAPI 3.1", {"type": "object"}) | errors())
-    }
-    paths["/api/events"] = {
-        "get": op(
-            "events",
-            "WebSocket stream of decisions and state changes",
-            {"101": {"description": "switching to WebSocket"}} | errors(503),
-            description='Upgrade to a WebSocket. The first message is {"type": "state", '
-            '"change": "snapshot", "notice_version", "doors", "people"}; then '
-            '{"type": "decision", "event": AccessEvent} for every access decision and '
-            '{"type": "state", "change": "person_created|person_updated|person_erased|'
-            'consent_given|consent_renewed|consent_withdrawn|templates|credentials|door", ...} '
-            'for every change, and {"type": "camera", "camera", "online"} when a camera goes '
-            "offline or comes back. A client that falls too far behind is closed with code "
-            "1013.",
-        )
-    }
-    paths["/api/notice"] = {
-        "get": op(
-            "notice",
-            "The current processing notice (R1); recorded as shown in the audit log",
-            ok(
-                "the notice",
-                {
-                    "type": "object",
-                    "properties": {
-                        "version": {"type": "string"},
-                        "scope": {"type": "string"},
-                        "lang": {"type": "string"},
-                        "text": {"type": "string"},
-                        "languages": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-            )
-            | errors(400, 404),
-            parameters=[
-                query_param("lang", {"type": "string", "enum": ["en", "zh-Hans"]}, "default en"),
-                query_param("person", {"type": "string"}, "the person being shown the notice"),
-            ],
-        )
-    }
-    paths["/api/doors"] = {
-        "get": op(
-            "listDoors",
-            "Doors with their configured and enabled methods",
-            ok(
-                "doors",
-                {
-                    "type": "object",
-                    "properties": {"doors": {"type": "array", "items": ref("Door")}},
-                },
-            )
-            | errors(),
-        )
-    }
-    paths["/api/doors/{door}/methods"] = {
-        "post": op(
-            "setDoorMethod",
-            "Enable or disable one of a door's configured methods",
-            ok("the door", ref("Door")) | errors(400, 404, 409),
-            description="Refused with 409 when the door would be left with the face as its "
-            "only enabled method (R4).",
-            parameters=[path_param("door", "a door id")],
-            request_body=body(
-                object_schema(
-                    {"method": METHOD, "enabled": {"type": "boolean"}}, ["method", "enabled"]
-                )
-            ),
-        )
-    }
-    paths["/api/people"] = {
-        "get": op(
-            "listPeople",
-            "Everyone, with consent state, template count and credentials (kind/label)",
-            ok(
-                "people",
-                {
-                    "type": "object",
-                    "properties": {"people": {"type": "array", "items": person_ref}},
-                },
-            )
-            | errors(),
-        ),
-        "post": op(
-            "createPerson",
-            "Add a person: a display name and nothing that identifies them further",
-            ok("the person", person_ref, "201") | errors(400),
-            description="Any other field (id_card, phone_number, title_deed, ...) is refused "
-            "with 400 (R4).",
-            request_body=body(
-                object_schema(
-                    {
-                        "name": {"type": "string", "minLength": 1, "maxLength": 80},
-                        "birth_year": {"type": ["integer", "null"]},
-                        "minor": {"type": "boolean"},
-                        "leaves_on": DATE,
-                    },
-                    ["name"],
-                )
-            ),
-        ),
-    }
-    paths |= person_paths()
-    paths["/api/access/credential"] = {
-        "post": op(
-            "presentCredential",
-            "Present a PIN, card, tag or phone at a door: the same decision path as a face (R5)",
-            ok("the signed decision", ref("AccessEvent")) | errors(400, 404, 409),
-            request_body=body(
-                object_schema(
-                    {"door": {"type": "string"}, "kind": KIND, "value": {"type": "string"}},
-                    ["door", "kind", "value"],
-                )
-            ),
-        )
-    }
-    paths["/api/audit"] = {
-        "get": op(
-            "listAudit",
-            "Audit log entries after a sequence number (R11)",
-            ok(
-                "entries",
-                {
-                    "type": "object",
-                    "properties": {
-                        "entries": {"type": "array", "items": ref("AuditEntry")},
-                        "next_after": {"type": "integer"},
-                    },
-                },
-            )
-            | errors(400),
-            parameters=[
-                query_param("after", {"type": "integer", "minimum": 0}, "default 0"),
-                query_param(
-                    "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "default 100"
-                ),
-            ],
-        )
-    }
-    paths["/api/audit/verify"] = {
-        "get": op(
-            "verifyAudit",
-            "Verify the audit hash chain; says where it is broken (R11)",
-            ok("the verdict", ref("AuditVerdict")) | errors(),
-        )
-    }
-    return paths
+    if route.description:
+        operation["description"] = route.description
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": PATH_PARAMETERS[name],
+            "schema": {"type": "string"},
+        }
+        for name in re.findall(r"{(\w+)}", route.path)
+    ]
+    parameters += [
+        {
+            "name": q.name,
+            "in": "query",
+            "required": False,
+            "description": q.description,
+            "schema": q.schema,
+        }
+        for q in route.query
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        operation["requestBody"] = {"required": True, "content": _json(_ref(route.body))}
+    elif route.raw_body is not None:
+        operation["requestBody"] = route.raw_body
+    return operation
 
 
 def build_spec() -> dict[str, Any]:
+    paths: dict[str, Schema] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -214,13 +108,13 @@ def build_spec() -> dict[str, Any]:
             "version": facegate.__version__,
             "description": "Consent-first face unlock. Every endpoint needs "
             "'Authorization: Bearer <token>' (the token is in api.token in the data "
-            'directory). Errors are {"error": "<what is wrong>"}.',
+            'directory). Errors are {"error": "<what is wrong>", "key": "<its kind>"}.',
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": schemas(),
+            "schemas": _components(),
         },
-        "paths": _paths(),
+        "paths": paths,
     }

@@ -3,7 +3,6 @@ an ID card, a phone number or a title deed (R4), never a template or a credentia
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -11,17 +10,11 @@ from aiohttp import web
 
 from facegate.engine import Engine
 from facegate.errors import NotFoundError
-from facegate.identity.records import NAME_MAX_LENGTH, Consent, PersonOverview, birth_years
-from facegate.vocabulary import METHODS
+from facegate.identity.records import Consent, PersonOverview
 from facegate.web import body
+from facegate.web.bodies import PersonBody, PersonChangeBody
 from facegate.web.body import fail
 from facegate.web.replies import PersonRoutes, call, reply
-
-PERSON_FIELDS = ("name", "birth_year", "minor", "leaves_on")
-_R4_FIELDS = (
-    "R4: a person needs no ID-card number, title deed or phone number to get in, and "
-    "facegate has no place to store one"
-)
 
 
 def _consent_state(consents: list[Consent], live: Consent | None, current: str) -> dict[str, Any]:
@@ -99,15 +92,13 @@ class PeopleRoutes(PersonRoutes):
         return reply({"people": await call(everyone, self.engine)})
 
     async def create_person(self, request: web.Request) -> web.Response:
-        data = await body.json_object(request)
-        body.only(data, PERSON_FIELDS, why=_R4_FIELDS)
-        name = body.required_text(data, "name", max_length=NAME_MAX_LENGTH)
-        low, high = birth_years()
-        birth_year = body.integer(data, "birth_year", low=low, high=high)
-        minor = body.flag(data, "minor", default=False)
-        leaves_on = _date(data, "leaves_on")
+        data = await body.parse(request, PersonBody)
         person = await call(
-            self.store.add_person, name, birth_year=birth_year, minor=minor, leaves_on=leaves_on
+            self.store.add_person,
+            data.name,
+            birth_year=data.birth_year,
+            minor=data.minor,
+            leaves_on=data.leaves_on,
         )
         await self._changed("person_created", person.id)
         return reply(await call(person_detail, self.engine, person.id), status=201)
@@ -118,27 +109,15 @@ class PeopleRoutes(PersonRoutes):
 
     async def update_person(self, request: web.Request) -> web.Response:
         person_id = await self._existing_person(request)
-        data = await body.json_object(request)
-        body.only(data, ("leaves_on", "disabled_methods"))
-        if not data:
+        data = await body.parse(request, PersonChangeBody)
+        sent = data.model_fields_set
+        if not sent:
             fail(400, "nothing to change: send leaves_on and/or disabled_methods")
-        leaves_on: str | None = None
-        if "leaves_on" in data:
-            # null clears the move-out date; the store reads "" as "no date".
-            leaves_on = _date(data, "leaves_on") or ""
-        disabled: list[str] | None = None
-        if "disabled_methods" in data:
-            value = data["disabled_methods"]
-            if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
-                fail(400, "field 'disabled_methods' must be a list of method names")
-            unknown = sorted(set(value) - set(METHODS))
-            if unknown:
-                fail(
-                    400,
-                    f"disabled_methods: unknown method(s) {', '.join(unknown)} "
-                    f"(known: {', '.join(METHODS)})",
-                )
-            disabled = list(value)
+        # null clears the move-out date; the store reads "" as "no date".
+        leaves_on = (data.leaves_on or "") if "leaves_on" in sent else None
+        disabled = data.disabled_methods if "disabled_methods" in sent else None
+        if "disabled_methods" in sent and disabled is None:
+            fail(400, "field 'disabled_methods' must be a list of method names (empty for none)")
         await call(
             self.store.update_person, person_id, leaves_on=leaves_on, disabled_methods=disabled
         )
@@ -156,13 +135,3 @@ class PeopleRoutes(PersonRoutes):
         document = await call(self.store.export_person, person_id)
         disposition = f'attachment; filename="facegate-export-{person_id}.json"'
         return reply(document, headers={"Content-Disposition": disposition})
-
-
-def _date(data: dict[str, Any], key: str) -> str | None:
-    value = body.text(data, key, max_length=10)
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        fail(400, f"field {key!r} must be a date written YYYY-MM-DD")

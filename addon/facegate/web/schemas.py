@@ -1,0 +1,270 @@
+"""What the API answers, as pydantic models: the OpenAPI document's response schemas are
+generated from these (web/routes.py), and the tests check real answers against them.
+
+Answers may grow new fields; a client ignores what it does not know. Nothing here carries an
+image, an embedding or a credential's value (R10).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from facegate.access.liveness import Verdict
+from facegate.audit_records import AuditEntry  # the record is its own schema
+from facegate.vocabulary import ConsentMethod, CredentialKind, Method, Reason, Result
+
+ConsentStatus = Literal["none", "live", "withdrawn", "expired", "needs_renewal"]
+
+
+class Answer(BaseModel):
+    """An answer's schema; the handlers build the JSON, these say what it holds."""
+
+
+class Error(Answer):
+    """`error` says what is wrong, for people; `key` names the kind of refusal, for programs
+    (Home Assistant translates it): `r4_face_only`, `no_consent`, `credential_in_use`,
+    `not_found`, `bad_request`, ..."""
+
+    error: str
+    key: str
+
+
+class Consent(Answer):
+    id: str
+    notice_version: str
+    method: ConsentMethod
+    signer: str
+    witness: str | None
+    guardian: str | None
+    entered_by: str | None
+    given_at: float
+    expires_at: float
+    renewed_at: float | None
+    withdrawn_at: float | None
+    needs_renewal: bool
+
+
+class ConsentState(Answer):
+    status: ConsentStatus
+    expires_at: float | None = None
+    notice_version: str | None = None
+    current_notice: bool | None = None
+
+
+class CredentialRef(Answer):
+    """Kind and label only: the value is never returned."""
+
+    id: str
+    kind: CredentialKind
+    label: str
+
+
+class PersonRecord(Answer):
+    """A person as stored: a display name and what they chose, nothing that identifies them
+    further (R4)."""
+
+    id: str
+    name: str
+    created_at: float
+    birth_year: int | None
+    minor: bool
+    leaves_on: str | None = Field(json_schema_extra={"format": "date"})
+    disabled_methods: list[Method]
+
+
+class Person(PersonRecord):
+    """A person with their consent state, template count and credentials."""
+
+    needs_guardian: bool
+    consent: ConsentState
+    templates: int
+    credentials: list[CredentialRef]
+    consents: list[Consent] = Field(
+        default=[], description="The consent history (one person's answers only)."
+    )
+
+
+class People(Answer):
+    people: list[Person]
+
+
+class DoorCamera(Answer):
+    name: str
+    online: bool
+
+
+class Door(Answer):
+    id: str
+    name: str
+    methods: list[Method]
+    enabled: list[Method]
+    face_enabled: bool
+    camera: DoorCamera | None
+    lock: Literal["mqtt", "home_assistant"]
+    credential_attempts: dict[str, Any] | None = Field(
+        description="PIN/card/tag counters and lockout state at this door"
+    )
+
+
+class Doors(Answer):
+    doors: list[Door]
+
+
+class EventPerson(Answer):
+    id: str
+    name: str
+
+
+class Liveness(Answer):
+    """For a face: the decision window's mean live score, the verdict (a spoof is denied with
+    reason `spoof`) and, for a spoof, why."""
+
+    score: float
+    verdict: Verdict
+    reason: str | None = None
+
+
+class AccessEvent(Answer):
+    """A signed access decision, as published over MQTT. No image, no embedding."""
+
+    id: str
+    ts: float
+    door: str
+    method: Method
+    result: Result
+    reason: Reason
+    person: EventPerson | None
+    score: float | None
+    liveness: Liveness | None = Field(default=None, description="null for a credential")
+    latency_ms: float
+    sig: str
+
+
+class DeletionReceipt(Answer):
+    receipt_id: str
+    reason: str
+    erased_at: float
+    deleted: dict[str, int]
+    statement: str
+
+
+class AuditPage(Answer):
+    entries: list[AuditEntry]
+    next_after: int
+
+
+class AuditVerdict(Answer):
+    ok: bool
+    entries: int
+    first_seq: int | None
+    last_seq: int | None
+    problem: str | None
+    at_seq: int | None
+    checked_at: float | None = None
+
+
+class Installation(Answer):
+    installation_id: str = Field(
+        pattern="^[0-9a-f]{32}$",
+        description="Stable for the data directory's life: Home Assistant's unique id for this "
+        "engine.",
+    )
+    version: str
+    event_key: str = Field(
+        pattern="^[0-9a-f]{64}$",
+        description="Hex of the HMAC-SHA256 key that signs access events (`sig`), for the "
+        "receiver to check them (R12).",
+    )
+    mqtt_prefix: str
+    doors: list[str]
+
+
+class Notice(Answer):
+    version: str
+    scope: str
+    lang: str
+    text: str
+    languages: list[str]
+
+
+class Enrolment(Answer):
+    templates: list[str]
+    template_count: int
+    spread: float = Field(
+        description="1 minus the cosine of the least typical image with the mean of the "
+        "person's others (0 for a first single image)"
+    )
+    max_spread: float = Field(description="the most the embedder allows")
+
+
+class Withdrawal(Answer):
+    withdrawn: bool
+    templates_deleted: int
+    person: Person
+
+
+class Removal(Answer):
+    removed: str
+
+
+class TemplateRecord(Answer):
+    """A template's bookkeeping: never the vector."""
+
+    id: str
+    embedder: str
+    consent_id: str
+    created_at: float
+
+
+class Export(Answer):
+    """Everything held about the person (R11): never a secret or a vector."""
+
+    exported_at: float
+    person: PersonRecord
+    consents: list[Consent]
+    credentials: list[CredentialRef]
+    templates: list[TemplateRecord]
+    audit: list[AuditEntry]
+
+
+class Health(Answer):
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded when something needs a person: the audit chain, a camera, "
+        "altered rows or templates, a guessing attack, the broker"
+    )
+    notice_version: str
+    doors: int
+    cameras: dict[str, dict[str, Any]] = Field(description="per camera, its reader's health")
+    cameras_online: int
+    cameras_total: int
+    people: int
+    templates: int
+    templates_in_use: int
+    refused_templates: int
+    tampered_rows: dict[str, list[str]] = Field(
+        description="per table, the ids of rows whose MAC no longer matches (R8)"
+    )
+    under_attack: dict[str, list[Method]] = Field(
+        description="per door, the methods under a guessing attack (R12)"
+    )
+    decision_policy: dict[str, Any] = Field(
+        description="the open-set policy as it stands: the embedder, the people enrolled, the "
+        "template policy and frame aggregation, per door the strictness, its target rate of "
+        "strangers let in per attempt, the threshold, margin and predicted rate, and the "
+        "calibration behind them"
+    )
+    mqtt_connected: bool | None
+    audit_ok: bool
+    audit_problem: str | None
+    event_clients: int
+
+
+class OpenApiDocument(Answer):
+    """This document."""
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
