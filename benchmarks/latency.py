@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,11 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from facegate.capture import CameraReader, Frame
 from facegate.clip import video_frames, write_clip
-from facegate.config import parse
+from facegate.config import Config, parse
 from facegate.door import FrameReport
 from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
+from facegate.identity.records import Person
 from facegate.models import default_models_dir
 from facegate.mqtt import MqttLink
 from facegate.simulated_camera import RtspServer
@@ -229,6 +231,26 @@ def plot(
     plt.close(figure)
 
 
+def engine_with_resident(
+    config: Config, link: MqttLink, on_frame: Callable[[FrameReport], None]
+) -> tuple[Engine, Person]:
+    """The engine, with the resident enrolled from their photo under their own consent."""
+    engine = Engine(config, link, on_frame=on_frame)
+    person = engine.store.add_person("Resident")
+    engine.store.give_consent(
+        person.id, notice_version=engine.notice.version, method="signed_name", signer="Resident"
+    )
+    photo = FACES / RESIDENT_PHOTO
+    enrol_images(
+        engine.store,
+        engine.analyzer("short"),
+        person.id,
+        [(photo.name, read_image(photo))],
+        max_spread=engine.max_spread,
+    )
+    return engine, person
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cycles", type=int, default=12)
@@ -273,19 +295,7 @@ def main() -> None:
         link = MqttLink(host=broker.host, port=broker.port, client_id="facegate-bench")
         lock = Subscriber(broker.host, broker.port, LOCK_TOPIC)
         lock.wait_ready(5)
-        engine = Engine(config, link, on_frame=reports.append)
-        person = engine.store.add_person("Resident")
-        engine.store.give_consent(
-            person.id, notice_version=engine.notice.version, method="signed_name", signer="Resident"
-        )
-        photo = FACES / RESIDENT_PHOTO
-        enrol_images(
-            engine.store,
-            engine.analyzer("short"),
-            person.id,
-            [(photo.name, read_image(photo))],
-            max_spread=engine.max_spread,
-        )
+        engine, person = engine_with_resident(config, link, reports.append)
         link.start()
         link.wait_connected(5)
         engine.start()

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ _DEFAULT_OPTIONS = {"rtsp_transport": "tcp", "analyzeduration": "500000"}
 _env_lock = threading.Lock()
 _FILE_FPS_FALLBACK = 10.0
 _READ_TIMEOUT_S = 5.0
+DECODE_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class CameraReader:
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._thread: threading.Thread | None = None
+        # Told (on this reader's thread, outside its lock) of every new frame and of the end:
+        # the vision stage waits for any of its cameras this way.
+        self.on_frame: Callable[[], None] | None = None
 
     # --- consumer side -------------------------------------------------------------------
 
@@ -156,6 +161,11 @@ class CameraReader:
             # Drop the reference so a slow consumer does not keep two frames alive.
             self._latest = None
             return frame
+
+    def has_frame(self) -> bool:
+        """Whether a frame is waiting that `next_frame` has not returned yet."""
+        with self._cond:
+            return self._latest is not None and self._latest.seq > self._returned_seq
 
     def snapshot(self, timeout: float) -> Frame | None:
         """A copy of the next decoded frame, for enrolment from the door camera.
@@ -218,9 +228,13 @@ class CameraReader:
     # --- reader thread -------------------------------------------------------------------
 
     def _open(self) -> Any:
+        # One decoding thread per camera: FFmpeg's frame threads each hold a frame back (100 ms
+        # apiece at 10 fps) and, with a thread per core per camera, eight cameras would run
+        # sixteen decoders' worth of threads on two cores. A 720p frame decodes in a few ms.
         params = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
             cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000),
+            cv2.CAP_PROP_N_THREADS, DECODE_THREADS,
         ]  # fmt: skip
         target = self.source
         if not self._is_stream:
@@ -310,7 +324,7 @@ class CameraReader:
             self._seq += 1
             self._latest = Frame(image=image, seq=self._seq, arrived=now)
             if self._snapshot_waiters:
-                # Its own copy: the door worker gets the original.
+                # Its own copy: the vision stage gets the original.
                 self._snapshot = Frame(image=image.copy(), seq=self._seq, arrived=now)
             self._last_arrived = now
             if not self._online:
@@ -318,6 +332,8 @@ class CameraReader:
                 came_back = self._logged_offline
                 self._logged_offline = False
             self._cond.notify_all()
+        if self.on_frame is not None:
+            self.on_frame()
         if came_back:
             log.info("camera %s: back online", self.name)
 
@@ -335,4 +351,6 @@ class CameraReader:
             self._online = False
             self._ended.set()
             self._cond.notify_all()
+        if self.on_frame is not None:
+            self.on_frame()
         log.info("camera %s: end of stream", self.name)

@@ -175,6 +175,16 @@ class ApiConfig(Settings):
     port: Port = DEFAULT_API_PORT
 
 
+class VisionConfig(Settings):
+    """The vision stage every camera shares (vision_stage.py)."""
+
+    # 0: one worker per core, at most four.
+    workers: Annotated[int, Field(ge=0, le=16)] = 0
+    # Frames of a still, empty doorway are not analysed (a still scene is re-checked every
+    # second; a face in view keeps every frame): motion_gate.py.
+    motion_gate: bool = True
+
+
 class AuditConfig(Settings):
     # Access decisions older than this leave the log; a signed checkpoint keeps the rest
     # verifiable (R11). Two years covers a dispute about any door event a resident remembers.
@@ -229,6 +239,7 @@ class Config(Settings):
     credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    vision: VisionConfig = Field(default_factory=VisionConfig)
 
     @property
     def custom_embedder(self) -> CustomModel | None:

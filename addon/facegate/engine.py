@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from facegate import allocator
 from facegate.access import calibrations
 from facegate.access.actuator import DecisionListener, DoorActuator, DoorLink
 from facegate.access.change_gate import CredentialChangeGate
@@ -33,10 +34,10 @@ from facegate.models import verify_all
 from facegate.notice import build_notice, publish_notice
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.custom import verified_path
-from facegate.vision.detect import FaceDetector
-from facegate.vision.embed import create_embedder
-from facegate.vision.liveness import MiniFASNet
+from facegate.vision.detect import DetectorRange
+from facegate.vision.model_set import ModelSet
 from facegate.vision.quality import QualityLimits
+from facegate.vision_stage import VisionStage, auto_workers, camera_lanes
 
 _LOGGER = logging.getLogger("facegate.engine")
 EVENT_KEY_NAME = "event.key"
@@ -65,6 +66,7 @@ class Engine:
         # Every decision reaches the audit log first, then whoever else listens.
         self._listeners: list[DecisionListener] = [self._audit_decision, *(listeners or [])]
         self._on_frame = on_frame
+        allocator.tune()  # before the cameras' threads start: frames are freed straight back
         verify_all(config.models_dir, required_models(config))
         if config.custom_model is not None:
             verified_path(config.custom_model.model)
@@ -93,6 +95,10 @@ class Engine:
         self._gallery = Gallery([], 0)
         self.refused_templates = 0
         self.limits = QualityLimits(**config.quality.model_dump())
+        self.models = ModelSet(
+            config.models_dir, config.embedder, self.limits, config.custom_embedder
+        )
+        self.vision: VisionStage | None = None
         self.readers: dict[str, CameraReader] = {}
         self.doors: dict[str, DoorWorker] = {}
         self.actuators: dict[str, DoorActuator] = {}
@@ -103,17 +109,13 @@ class Engine:
         self._refresher: threading.Thread | None = None
 
     def analyzer(
-        self, detector_range: str = "short", *, liveness: bool | None = None
+        self, detector_range: DetectorRange = "short", *, liveness: bool | None = None
     ) -> FaceAnalyzer:
-        """A fresh detector + embedder (+ liveness): LiteRT interpreters and OpenCV networks are
-        not shared between threads. Liveness is checked, by default, when any door needs it:
-        an enrolment from a photo of a photo must not pass where the door would not (R12)."""
-        models_dir = self.config.models_dir
-        detector = FaceDetector(models_dir, "full" if detector_range == "full" else "short")
-        embedder = create_embedder(self.config.embedder, models_dir, self.config.custom_embedder)
+        """An analyzer over the engine's one set of models (thread-safe: each model takes one
+        call at a time). Liveness is checked, by default, when any door needs it: an
+        enrolment from a photo of a photo must not pass where the door would not (R12)."""
         checks = self.checks_liveness if liveness is None else liveness
-        model = MiniFASNet(models_dir) if checks else None
-        return FaceAnalyzer(detector, embedder, self.limits, liveness=model)
+        return self.models.analyzer(detector_range, liveness=checks)
 
     @property
     def checks_liveness(self) -> bool:
@@ -226,20 +228,16 @@ class Engine:
             )
             if door.camera is None or "face" not in door.methods:
                 continue
-            camera = self.config.cameras[door.camera]
-            reader = self.readers.get(camera.name)
-            if reader is None:
-                reader = CameraReader(camera.name, camera.source, stop_at_end=self._stop_at_end)
-                self.readers[camera.name] = reader
             self.doors[door.id] = DoorWorker(
                 actuator=self.actuators[door.id],
-                reader=reader,
-                analyzer=self.analyzer(camera.detector, liveness=door.checks_liveness),
                 gallery=self.gallery,
                 policy=self.policies[door.id],
                 decision=self.config.decision,
                 on_frame=self._on_frame,
             )
+        lanes = camera_lanes(self.config, self.doors, self.analyzer, stop_at_end=self._stop_at_end)
+        self.readers = {lane.camera: lane.reader for lane in lanes}
+        self.vision = VisionStage(lanes, workers=self.config.vision.workers or auto_workers())
         for door in self.config.doors.values():
             if "face" in door.methods and not door.checks_liveness:
                 _LOGGER.warning(
@@ -266,8 +264,7 @@ class Engine:
             self.credential_inputs.start(self.link)
         for reader in self.readers.values():
             reader.start()
-        for worker in self.doors.values():
-            worker.start()
+        self.vision.start()
         self._refresher = threading.Thread(target=self._refresh, name="gallery", daemon=True)
         self._refresher.start()
         _LOGGER.info(
@@ -276,6 +273,16 @@ class Engine:
             len(self.readers),
             len(self._gallery),
         )
+
+    def vision_stats(self) -> dict[str, object]:
+        """Per camera: frames decoded, analysed, skipped by the motion gate, dropped, and the
+        frame-to-decision p95 (health, Home Assistant's diagnostics, benchmarks/scale.py)."""
+        stage = self.vision
+        return {
+            "workers": stage.workers if stage is not None else 0,
+            "motion_gate": self.config.vision.motion_gate,
+            "cameras": stage.stats() if stage is not None else {},
+        }
 
     def _refresh(self) -> None:
         last_housekeeping = time.monotonic()
@@ -357,8 +364,8 @@ class Engine:
 
     def door_camera(self, door_id: str) -> CameraReader | None:
         """The camera a face door reads (enrolment takes frames from it); None without one."""
-        worker = self.doors.get(door_id)
-        return worker.reader if worker is not None else None
+        camera = self.config.doors[door_id].camera if door_id in self.doors else None
+        return self.readers.get(camera) if camera is not None else None
 
     def under_attack(self) -> dict[str, list[str]]:
         """The doors, and their methods, under a guessing attack now (health, R12)."""
@@ -367,7 +374,7 @@ class Engine:
     def wait_for_end(self, timeout: float | None = None) -> bool:
         """With stop_at_end: waits until every door has seen its camera's stream end."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not all(worker.finished() for worker in self.doors.values()):
+        while self.vision is not None and not self.vision.finished():
             if self._stopped.is_set() or (deadline is not None and time.monotonic() > deadline):
                 return False
             time.sleep(0.1)
@@ -377,8 +384,8 @@ class Engine:
         self._stopped.set()
         if self.credential_inputs is not None:
             self.credential_inputs.stop()
-        for worker in self.doors.values():
-            worker.stop()
+        if self.vision is not None:
+            self.vision.stop()
         for reader in self.readers.values():
             reader.stop()
         if self.credential_gate is not None:

@@ -86,6 +86,13 @@ class RtspServer:
         return self._url
 
     @property
+    def pid(self) -> int:
+        """The server process (benchmarks measure its CPU apart from the engine's)."""
+        if self._proc is None:
+            raise RtspServerError("RTSP server is not running; call start() first")
+        return self._proc.pid
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -74,8 +74,9 @@ async def test_diagnostics_redact_everything_personal(
 
     # Served by Home Assistant it is the same, and matches the snapshot (snapshots-ha<release>/),
     # which holds none of the secrets above. The engine's port, its clock's readings, its doors'
-    # attempt counters, its count of stream clients and its live camera's frame counters (the
-    # session's engine: they depend on the tests before) vary between runs: placeholders there.
+    # attempt counters, its count of stream clients, its live camera's frame counters and its
+    # vision workers (one per core; the counters depend on the tests before) vary between runs:
+    # placeholders there.
     served = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
     assert served == json.loads(text)
     assert served == snapshot(
@@ -88,6 +89,8 @@ async def test_diagnostics_redact_everything_personal(
                 "health.cameras.side_cam.frames": "frames so far",
                 "health.cameras.side_cam.last_frame_age": "frame age",
                 "health.cameras.side_cam.reconnects": "reconnects so far",
+                "health.vision.workers": "one per core",
+                "health.vision.cameras.side_cam.*": "vision counters",
                 "decisions.0.latency_ms": "latency",
                 "decisions.0.ts": "decided at",
                 "people.0.created_at": "created at",

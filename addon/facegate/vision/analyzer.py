@@ -22,6 +22,8 @@ class Analysis:
     # With a liveness model: the face was too small to give liveness evidence, so it does not
     # count (no evidence is never "live").
     no_liveness_evidence: bool = False
+    # The caller had no use for this face past its detection (a door that just let it in).
+    rested: bool = False
     vector: Vector | None = None
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -52,16 +54,21 @@ class FaceAnalyzer:
         choose: Callable[[list[Face]], Face | None] = nearest_face,
         *,
         embed: bool = True,
+        rest: Callable[[Face], bool] | None = None,
     ) -> Analysis:
         """`choose` picks the face to judge: the nearest at a door; a labelled data set's
         photos pass the face their label is about. Without `embed` the frame stops after
-        liveness (the liveness benchmark needs no vector)."""
+        liveness (the liveness benchmark needs no vector). When `rest(face)` says so, the frame
+        stops after detection: its face needs no judging (vision_stage.py)."""
         result = Analysis()
         started = time.perf_counter()
         result.face = choose(self.detector.detect(image))
         checked = time.perf_counter()
         result.stage_ms["detect"] = (checked - started) * 1000
         if result.face is None:
+            return result
+        if rest is not None and rest(result.face):
+            result.rested = True
             return result
         result.quality = judge(result.face, align(image, result.face), self.limits)
         embedded = time.perf_counter()

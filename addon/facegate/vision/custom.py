@@ -12,6 +12,7 @@ the model's colour order, then normalised as `(pixel - mean) / std` per channel.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,15 +66,17 @@ class CustomEmbedder:
             raise ModelError(f"custom model {model.path} cannot be loaded: {error}") from None
         self._mean = np.asarray(model.mean, dtype=np.float32)
         self._std = np.asarray(model.std, dtype=np.float32)
+        self._lock = threading.Lock()  # shared by the engine's threads: one call at a time
         probe = self._run(np.zeros((model.input_size, model.input_size, 3), dtype=np.uint8))
         self.dim = int(probe.size)
 
     def _run(self, aligned: Image) -> Vector:
         pixels = aligned if self._model.colour_order == "bgr" else aligned[:, :, ::-1]
         tensor = (pixels.astype(np.float32) - self._mean) / self._std
-        self._net.setInput(np.ascontiguousarray(tensor.transpose(2, 0, 1)[None]))
-        output = self._net.forward()
-        return np.asarray(output, dtype=np.float32).reshape(-1)
+        with self._lock:
+            self._net.setInput(np.ascontiguousarray(tensor.transpose(2, 0, 1)[None]))
+            output = np.array(self._net.forward(), dtype=np.float32)
+        return output.reshape(-1)
 
     def embed(self, image: Image, face: Face) -> Vector:
         return normalise(self._run(align(image, face, self._model.input_size)))

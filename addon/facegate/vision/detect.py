@@ -8,6 +8,7 @@ without shipping MediaPipe itself (it has no wheels for Home Assistant OS's musl
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -109,6 +110,9 @@ class FaceDetector:
         self._regressors = next(o["index"] for o in outputs if o["shape"][-1] == 16)
         self._classifiers = next(o["index"] for o in outputs if o["shape"][-1] == 1)
         self._anchors = _anchors(self._variant)
+        # One engine shares this detector between its vision workers and enrolment: the
+        # interpreter holds one call's tensors, so calls take turns (the rest runs in parallel).
+        self._lock = threading.Lock()
 
     def detect(self, image: Image) -> list[Face]:
         size = self._variant.size
@@ -123,10 +127,11 @@ class FaceDetector:
             resized, cv2.COLOR_BGR2RGB
         )
         tensor = (canvas.astype(np.float32) / 127.5 - 1.0)[None]
-        self._interpreter.set_tensor(self._input, tensor)
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._regressors)[0]
-        logits = self._interpreter.get_tensor(self._classifiers)[0, :, 0]
+        with self._lock:
+            self._interpreter.set_tensor(self._input, tensor)
+            self._interpreter.invoke()
+            raw = self._interpreter.get_tensor(self._regressors)[0].copy()
+            logits = self._interpreter.get_tensor(self._classifiers)[0, :, 0].copy()
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100.0, 100.0)))
         chosen = scores >= self._variant.min_score
         if not chosen.any():

@@ -14,6 +14,7 @@ frames (liveness_motion.py).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -103,6 +104,7 @@ class MiniFASNet:
             for file, scale in MINIFASNET
         ]
         self._min_width = min_face_width_px
+        self._lock = threading.Lock()  # shared by the engine's threads: one call at a time
 
     def assess(self, image: Image, face: Face) -> LivenessEvidence | None:
         height, width = image.shape[:2]
@@ -114,8 +116,11 @@ class MiniFASNet:
         for net, scale in self._nets:
             left, top, right, bottom = crop_box(width, height, face.box, scale)
             patch = cv2.resize(image[top : bottom + 1, left : right + 1], (INPUT_SIZE, INPUT_SIZE))
-            net.setInput(np.ascontiguousarray(patch.astype(np.float32).transpose(2, 0, 1)[None]))
-            probabilities += _softmax(np.asarray(net.forward(), dtype=np.float32).reshape(-1))
+            tensor = np.ascontiguousarray(patch.astype(np.float32).transpose(2, 0, 1)[None])
+            with self._lock:
+                net.setInput(tensor)
+                output = np.array(net.forward(), dtype=np.float32).reshape(-1)
+            probabilities += _softmax(output)
         probabilities /= len(self._nets)
         return LivenessEvidence(
             print=float(probabilities[0]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class MobileFaceNet:
         # The exported graph takes a fixed batch of two faces (it was built to compare a pair).
         self._batch = int(detail["shape"][0])
         self._output = self._interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()  # shared by the engine's threads: one call at a time
 
     def embed(self, image: Image, face: Face) -> Vector:
         return self.embed_many([(image, face)])[0]
@@ -46,8 +48,9 @@ class MobileFaceNet:
                 tensor = np.concatenate(
                     [tensor, np.repeat(tensor[-1:], self._batch - len(chunk), 0)]
                 )
-            self._interpreter.set_tensor(self._input, tensor)
-            self._interpreter.invoke()
-            output = self._interpreter.get_tensor(self._output)
+            with self._lock:
+                self._interpreter.set_tensor(self._input, tensor)
+                self._interpreter.invoke()
+                output = self._interpreter.get_tensor(self._output).copy()
             vectors.extend(normalise(row) for row in output[: len(chunk)])
         return vectors

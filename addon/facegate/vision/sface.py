@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,10 +22,14 @@ class SFace:
 
     def __init__(self, models_dir: Path) -> None:
         self._recognizer = cv2.FaceRecognizerSF.create(str(model_path(models_dir, MODEL)), "")
+        self._lock = threading.Lock()  # shared by the engine's threads: one call at a time
 
     def embed(self, image: Image, face: Face) -> Vector:
         # Our alignment uses the same ArcFace template as FaceRecognizerSF.alignCrop.
-        return normalise(self._recognizer.feature(align(image, face)))
+        aligned = align(image, face)
+        with self._lock:
+            feature = self._recognizer.feature(aligned)
+        return normalise(feature)
 
     def embed_many(self, items: Sequence[tuple[Image, Face]]) -> list[Vector]:
         return [self.embed(image, face) for image, face in items]

@@ -1,10 +1,10 @@
 """The REST API (token auth, JSON in and out) over one running Engine.
 
-Every bad input gets a 4xx with {"error": "<what is wrong>"}; the whole body is checked before
-anything is written, and each store operation commits together with its audit entry, so no
-request leaves a half-written record. Store and vision work runs off the event loop: the
-store on the default executor, enrolment on one dedicated thread that owns its own face
-analyzer (LiteRT interpreters are not shared between threads).
+Every bad input gets a 4xx with {"error": "<what is wrong>", "key": "<its kind>"}; the whole
+body is checked before anything is written, and each store operation commits together with its
+audit entry, so no request leaves a half-written record. Store and vision work runs off the
+event loop: the store on the default executor, enrolment on one dedicated thread (over the
+engine's shared models, which take one call at a time).
 """
 
 from __future__ import annotations

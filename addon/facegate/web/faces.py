@@ -60,8 +60,8 @@ class FaceEnrolment:
         self._existing_person = existing_person
         self._require_consent = require_consent
         self._changed = changed
-        # One thread for enrolment, owning its analyzer (created on first use): LiteRT
-        # interpreters are not shared between threads.
+        # One thread for enrolment, so that enrolments take turns (a person's photos are
+        # judged against their earlier ones); its analyzer is over the engine's shared models.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-enrol")
         self._analyzer: FaceAnalyzer | None = None
 

@@ -44,6 +44,7 @@ def engine_health(engine: Engine, event_clients: int) -> dict[str, Any]:
         "tampered_rows": tampered,
         "under_attack": attacked,
         "decision_policy": engine.decision_policy(),
+        "vision": engine.vision_stats(),
         "mqtt_connected": mqtt,
         "audit_ok": verdict.ok,
         "audit_problem": verdict.problem,

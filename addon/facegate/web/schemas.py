@@ -229,6 +229,31 @@ class Export(Answer):
     audit: list[AuditEntry]
 
 
+class CameraVision(Answer):
+    """What the vision stage did with one camera's frames since the engine started."""
+
+    frames_decoded: int
+    frames_analysed: int
+    frames_skipped_no_motion: int = Field(
+        description="not analysed: nothing moved in a still, empty doorway"
+    )
+    frames_after_grant: int = Field(
+        description="analysed up to detection only: the face its door had just let in"
+    )
+    frames_dropped: int = Field(
+        description="replaced by a newer frame before a worker was free (never queued: R12)"
+    )
+    decision_p95_ms: float | None = Field(
+        description="frame arrival to the door's decision on it, p95 of the latest frames"
+    )
+
+
+class Vision(Answer):
+    workers: int
+    motion_gate: bool
+    cameras: dict[str, CameraVision]
+
+
 class Health(Answer):
     status: Literal["ok", "degraded"] = Field(
         description="degraded when something needs a person: the audit chain, a camera, "
@@ -255,6 +280,7 @@ class Health(Answer):
         "strangers let in per attempt, the threshold, margin and predicted rate, and the "
         "calibration behind them"
     )
+    vision: Vision
     mqtt_connected: bool | None
     audit_ok: bool
     audit_problem: str | None
