@@ -156,9 +156,9 @@ class VisionStage:
             lane.gate.saw_face(frame.arrived)
         lane.analysed += 1
         lane.after_grant += analysis.rested
-        for door in lane.doors:
-            report = door.process(frame, analysis)
-            lane.latencies_ms.append(report.stage_ms["total"])
+        totals = [door.process(frame, analysis).stage_ms["total"] for door in lane.doors]
+        with self._cond:  # health reads them on another thread
+            lane.latencies_ms.extend(totals)
 
 
 def camera_lanes(
