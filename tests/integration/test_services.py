@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import voluptuous as vol
 from engine_harness import EngineUnderTest
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from test_facegate_fixtures import PIN, device_id, find_device, wait_for
 
 from custom_components.facegate.const import DOMAIN
@@ -166,3 +166,43 @@ async def test_enrolment_refuses_a_door_of_another_engine(
     assert refused.value.translation_key == "different_engines"
     await hass.config_entries.async_unload(other.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_only_an_administrator_may_call_the_actions(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    clean_engine: EngineUnderTest,
+    hass_read_only_user: MockUser,
+    hass_admin_user: MockUser,
+) -> None:
+    """Every action changes or reveals a resident's data: a user who is not an administrator
+    is refused, and the engine keeps the person as they were."""
+    person_id, device = await _person(hass, clean_engine, init_integration, pin=PIN)
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("add_credential", {"person": device, "kind": "tag", "value": "04:77:13:9a:21:c0"}),
+        ("remove_credential", {"person": device, "credential_id": "x"}),
+        ("renew_consent", {"person": device, "agree": True}),
+        ("withdraw_consent", {"person": device}),
+        ("erase_person", {"person": device, "confirm": True}),
+        ("export_person", {"person": device}),
+    ]
+    for service, data in calls:
+        with pytest.raises(Unauthorized):
+            await hass.services.async_call(
+                DOMAIN,
+                service,
+                data,
+                blocking=True,
+                context=Context(user_id=hass_read_only_user.id),
+            )
+    person = await clean_engine.async_api("GET", f"/api/people/{person_id}")
+    assert [c["kind"] for c in person["credentials"]] == ["pin"]
+    # An administrator is let through (here to a refusal of the engine's own: no such id).
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "remove_credential",
+            {"person": device, "credential_id": "x"},
+            blocking=True,
+            context=Context(user_id=hass_admin_user.id),
+        )
