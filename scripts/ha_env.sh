@@ -61,10 +61,10 @@ if [ ! -x "$python313" ]; then
   echo "ha_env: Python 3.13.0 not found at $python313 (pyenv install 3.13.0)" >&2
   exit 1
 fi
-if [ "$(cat "$OLD_VENV/.stamp" 2>/dev/null)" != "$OLD_PIN" ]; then
+if [ "$(cat "$OLD_VENV/.stamp" 2>/dev/null)" != "$OLD_PIN $MYPY_PIN" ]; then
   [ -f "$OLD_VENV/pyvenv.cfg" ] || quietly "$python313" -m venv "$OLD_VENV"
-  timed "ha-2025.4 install" "$OLD_VENV/bin/python" -m pip install "$OLD_PIN"
-  echo "$OLD_PIN" >"$OLD_VENV/.stamp"
+  timed "ha-2025.4 install" "$OLD_VENV/bin/python" -m pip install "$OLD_PIN" "$MYPY_PIN"
+  echo "$OLD_PIN $MYPY_PIN" >"$OLD_VENV/.stamp"
 fi
 check_light ha-2025.4 "$OLD_VENV/bin/python"
 

@@ -11,10 +11,12 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 
-try:  # its own module since Home Assistant 2026
-    from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+try:  # its own module since Home Assistant 2026 (the ignores as in compat.py)
+    from homeassistant.components.binary_sensor.const import (  # type: ignore[import-not-found, unused-ignore]
+        BinarySensorDeviceClass,
+    )
 except ImportError:
-    from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
+    from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined, unused-ignore]
         BinarySensorDeviceClass,
     )
 from homeassistant.core import HomeAssistant

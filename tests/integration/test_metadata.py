@@ -93,6 +93,6 @@ def test_brand_icon_is_a_256_pixel_png() -> None:
 
 
 async def test_home_assistant_loads_the_translations(hass: HomeAssistant) -> None:
-    for language, name in (("en", "Face consent"), ("zh-Hans", "人脸同意")):
+    for language, name in (("en", "Face consent"), ("zh-Hans", "人脸识别授权")):
         strings = await async_get_translations(hass, language, "entity", ["facegate"])
         assert strings["component.facegate.entity.switch.face_consent.name"] == name
