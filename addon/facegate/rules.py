@@ -12,7 +12,8 @@ from facegate.vocabulary import NON_BIOMETRIC, ConsentMethod
 R4 = "R4: the face must never be the only way in"
 # The keys a refusal under a rule carries (RuleError.key), for programs to translate.
 R4_KEY = "r4_face_only"
-RULE_KEYS = frozenset({R4_KEY})
+NO_METHOD_LEFT_KEY = "no_method_left"
+RULE_KEYS = frozenset({R4_KEY, NO_METHOD_LEFT_KEY})
 
 
 def face_alone(methods: Collection[str]) -> bool:

@@ -34,5 +34,5 @@ RECONNECT_MAX_S: Final = 60.0
 REQUEST_TIMEOUT_S: Final = 10.0
 
 # The engine's `key`s for refusals under a rule that have a translation here (translations/):
-# R4, a door never left with the face as its only method.
-ENGINE_RULE_KEYS: Final = frozenset({"r4_face_only"})
+# R4, a door never left with the face as its only method; a door never left with no method.
+ENGINE_RULE_KEYS: Final = frozenset({"r4_face_only", "no_method_left"})

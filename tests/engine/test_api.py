@@ -544,11 +544,13 @@ def test_r4_a_door_is_never_left_with_face_as_its_only_method(
     off = api.post(path, {"method": "face", "enabled": False}).data
     assert off["enabled"] == ["pin"] and off["face_enabled"] is False
     assert worker.face_enabled is False
-    assert api.post(path, {"method": "pin", "enabled": False}).data["enabled"] == []
-    reply = api.post(path, {"method": "face", "enabled": True})
-    assert reply.status == 409 and "R4" in reply.error
-    assert worker.face_enabled is False
-    assert api.post(path, {"method": "pin", "enabled": True}).status == 200
+    # Nor is a door left with no way in at all: its last method stays on.
+    reply = api.post(path, {"method": "pin", "enabled": False})
+    assert (reply.status, reply.data["key"]) == (409, "no_method_left"), reply.data
+    assert "no way in" in reply.error
+    assert {d["id"]: d["enabled"] for d in api.get("/api/doors").data["doors"]}["front_door"] == [
+        "pin"
+    ]
     on = api.post(path, {"method": "face", "enabled": True}).data
     assert on["enabled"] == ["face", "pin"] and worker.face_enabled is True
     assert env.engine.store.door_method_overrides()[("front_door", "face")] is True

@@ -179,6 +179,12 @@ async def test_face_is_never_left_the_only_way_in(
         await FacegateMethodSwitch(coordinator, FACE_DOOR, "pin").async_turn_off()
     assert refused.value.translation_key == "r4_face_only"
     assert "pin" in coordinator.data.doors[FACE_DOOR]["enabled"]
+    # With face unlock off again, the PIN is the door's last way in: it stays on.
+    await FacegateMethodSwitch(coordinator, FACE_DOOR, "face").async_turn_off()
+    with pytest.raises(ServiceValidationError) as refused:
+        await FacegateMethodSwitch(coordinator, FACE_DOOR, "pin").async_turn_off()
+    assert refused.value.translation_key == "no_method_left"
+    assert "pin" in coordinator.data.doors[FACE_DOOR]["enabled"]
     camera = FacegateCameraOnline(coordinator, "garage")
     assert camera.is_on
     # The engine says when a camera goes offline or comes back.

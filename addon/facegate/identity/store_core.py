@@ -30,7 +30,7 @@ from facegate.identity.records import (
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
 from facegate.plain_text import text_problem
-from facegate.rules import R4, R4_KEY, face_alone, r4_methods_hint
+from facegate.rules import NO_METHOD_LEFT_KEY, R4, R4_KEY, face_alone, r4_methods_hint
 
 DB_NAME = "facegate.db"
 KEY_NAME = "template.key"
@@ -299,6 +299,14 @@ class StoreCore:
                     f"{R4}; door {door} would be left with face as its only enabled method: "
                     f"{r4_methods_hint()}",
                     key=R4_KEY,
+                )
+            if not after:
+                # A door every method is switched off at opens for nobody, silently: whoever
+                # comes to it has no way in and nobody is told why.
+                raise RuleError(
+                    f"door {door} would be left with no way in: keep at least one of its "
+                    f"methods ({', '.join(sorted(configured))}) enabled",
+                    key=NO_METHOD_LEFT_KEY,
                 )
             db.execute(
                 "INSERT OR REPLACE INTO door_methods VALUES (?, ?, ?)", (door, method, int(enabled))

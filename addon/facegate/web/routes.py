@@ -167,7 +167,7 @@ ROUTES: tuple[Route, ...] = (
         errors=(400, 404, 409),
         body=bodies.DoorMethodBody,
         description="Refused with 409 when the door would be left with the face as its only "
-        "enabled method (R4).",
+        "enabled method (R4, key `r4_face_only`) or with no method at all (`no_method_left`).",
     ),
     Route(
         method="GET",
