@@ -34,6 +34,10 @@ async def async_setup_entry(
 class FacegateDecisionEvent(FacegateDoorEntity, EventEntity):
     """Fires `granted` or `denied` for each verified decision at the door; never an image."""
 
+    # The name is shown while the event is the door's latest, never kept in the recorder's
+    # history: who came in when is the resident's data, not the house's log (R7, R10).
+    _unrecorded_attributes = frozenset({"person_name"})
+
     def __init__(self, coordinator: FacegateCoordinator, door_id: str) -> None:
         super().__init__(coordinator, DECISION, door_id)
         latest = coordinator.data.decisions.get(door_id)
