@@ -8,7 +8,7 @@ request and said why (FacegateRequestError, carrying the engine's message).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +157,7 @@ class FacegateClient:
         data: dict[str, Any] = await self._request("POST", "/access/credential", body)
         return data
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
+    async def events(self) -> AsyncGenerator[dict[str, Any]]:
         """The event stream's messages until it closes (then FacegateConnectionError)."""
         try:
             async with self._session.ws_connect(

@@ -145,8 +145,9 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
     async def _listen(self) -> None:
         delay = const.RECONNECT_MIN_S
         while True:
+            stream = self.client.events()
             try:
-                async for message in self.client.events():
+                async for message in stream:
                     self.handle_message(message)
                     delay = const.RECONNECT_MIN_S
             except FacegateAuthError:
@@ -155,6 +156,15 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
                 return
             except FacegateConnectionError as error:
                 self._lost(str(error))
+            except Exception:
+                # A message the integration could not take must not end the stream while the
+                # entities show frozen data as if live: they go unavailable, the stream is
+                # opened again, and its snapshot brings the state back whole.
+                LOGGER.exception("The facegate engine's event stream failed; reconnecting")
+                self._lost("a message could not be handled")
+            finally:
+                # Left mid-message, the generator would keep its WebSocket open until collected.
+                await stream.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, const.RECONNECT_MAX_S)
 
