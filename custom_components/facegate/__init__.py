@@ -29,7 +29,6 @@ from .tags import async_track_tags
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
-    Platform.BUTTON,
     Platform.EVENT,
     Platform.SENSOR,
     Platform.SWITCH,

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 from engine_harness import FACE_DOOR, EngineUnderTest
-from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
-from homeassistant.components.button import SERVICE_PRESS
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -51,7 +49,7 @@ async def residents(hass: HomeAssistant, clean_engine: EngineUnderTest) -> list[
 # test_face_is_never_left_the_only_way_in covers the camera sensor).
 @pytest.mark.parametrize(
     "init_integration",
-    [Platform.BUTTON, Platform.EVENT, Platform.SENSOR, Platform.SWITCH],
+    [Platform.EVENT, Platform.SENSOR, Platform.SWITCH],
     indirect=True,
 )
 @pytest.mark.usefixtures("residents", "init_integration")
@@ -121,7 +119,9 @@ async def test_doors_and_people_become_entities(
     assert credentials.state == "1"
     [credential] = credentials.attributes["credentials"]
     assert credential == {"id": person["credentials"][0]["id"], "kind": "pin", "label": "test pin"}
-    assert hass.states.get("button.li_wei_erase_all_data") is not None
+    # No erase button: a press could only refuse (erasure is the erase_person action with
+    # confirm: true), and the logbook would record it as pressed.
+    assert hass.states.async_entity_ids("button") == []
 
     # Never a PIN in any state or attribute.
     for state in hass.states.async_all():
@@ -276,23 +276,6 @@ async def test_consent_can_be_withdrawn_but_never_switched_on(
     assert refused.value.translation_key == "consent_is_personal"
     assert refused.value.translation_placeholders == {"name": "Li Wei"}
     assert hass.states.get("switch.li_wei_face_consent").state == STATE_OFF
-
-
-async def test_the_erase_button_never_erases_on_a_bare_press(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
-) -> None:
-    person = await hass.async_add_executor_job(lambda: clean_engine.create_person("Li Wei"))
-    await setup_entry(hass, mock_config_entry)
-    with pytest.raises(ServiceValidationError) as refused:
-        await hass.services.async_call(
-            BUTTON_DOMAIN,
-            SERVICE_PRESS,
-            {ATTR_ENTITY_ID: "button.li_wei_erase_all_data"},
-            blocking=True,
-        )
-    assert refused.value.translation_key == "erase_needs_confirmation"
-    still = await clean_engine.async_api("GET", f"/api/people/{person['id']}")
-    assert still["name"] == "Li Wei"
 
 
 async def test_people_come_and_go_with_the_engine(
