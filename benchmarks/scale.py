@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -50,8 +51,6 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (/proc/PID/stat, clock ticks)."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -341,7 +340,7 @@ def main() -> None:
             rows.append(json.loads(out.read_text()))
             print(json.dumps(rows[-1]), flush=True)
     result = {
-        "machine": {"cores": __import__("os").cpu_count()},
+        "machine": {"cores": os.cpu_count()},
         "date": time.strftime("%Y-%m-%d"),
         "targets": {**TARGETS, "rss_mb": RSS_TARGETS_MB},
         "runs": rows,

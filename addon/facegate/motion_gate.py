@@ -41,10 +41,11 @@ class MotionGate:
 
     def wants(self, image: Image, arrived: float) -> bool:
         """Whether to analyse this frame; when it says yes, the frame becomes the reference."""
+        if not self.enabled:
+            return True  # no copy to make: nothing is ever compared
         small = _small_grey(image)
         if (
-            not self.enabled
-            or self._reference is None
+            self._reference is None
             or self._reference.shape != small.shape
             or arrived - self._face_at < FACE_HOLD_S
             or arrived - self._analysed_at >= STILL_RECHECK_S
