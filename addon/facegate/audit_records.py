@@ -33,6 +33,12 @@ KINDS = frozenset(
         "retention_purge",
         "rows_sealed",  # identity/row_seal.py: the rows got their MACs (once per database)
         "guessing_attack",  # access/credential_gate.py: a method at a door was locked out
+        # identity/access_records.py: who may open which door, and when
+        "group_created",
+        "group_changed",
+        "group_removed",
+        "groups_changed",  # a person's groups
+        "validity_changed",  # a person's or a credential's from / until, uses, hours
     }
 )
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from facegate.cli_access import add_commands as add_access_commands
 from facegate.cli_eval import add_commands as add_eval_commands
 from facegate.cli_rights import add_commands as add_rights_commands
 from facegate.errors import FacegateError
@@ -97,7 +98,7 @@ def _enroll(args: argparse.Namespace) -> int:
         person = store.person(args.person) if args.person else store.add_person(args.name)
         if args.consent_signed_by:
             # Consent is its own explicit act: it is only recorded when the signer is named.
-            notice = build_notice(config)
+            notice = build_notice(config, store.groups())
             publish_notice(store, notice)
             consent = store.give_consent(
                 person.id,
@@ -237,7 +238,8 @@ def parser() -> argparse.ArgumentParser:
     addon.set_defaults(handler=_addon_config)
 
     add_eval_commands(commands)  # eval pairs|door, calibrate: cli_eval.py
-    add_rights_commands(commands)  # audit, person, notice: cli_rights.py
+    person_actions = add_rights_commands(commands)  # audit, person, notice: cli_rights.py
+    add_access_commands(commands, person_actions)  # group, visitor, person groups|validity
     return root
 
 

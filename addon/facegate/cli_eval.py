@@ -116,8 +116,34 @@ def _door(args: argparse.Namespace) -> int:
     print(
         f" policy: {json.dumps({k: v for k, v in report['policy'].items() if k != 'calibration'})}"
     )
+    _print_groups(report["by_groups"])
     print(f"report: {out}  plot: {out.with_suffix('.png')}")
     return 0
+
+
+def _print_groups(rows: list[dict[str, Any]]) -> None:
+    """Per-door galleries (one per access group) against one gallery for all (groups = 1)."""
+    if not rows:
+        return
+    fixed = rows[0]["fixed_threshold"]
+    print(
+        "per-door galleries (frames; a group per door, 1 = one gallery for all):\n"
+        f" groups  people/door  threshold  residents in  strangers in  at {fixed:.3f}  "
+        "other group in: door alone / with the check"
+    )
+    for row in rows:
+        other = (
+            f"{row['other_group_let_in']['rate']:.2%} / "
+            f"{row['other_group_let_in_checked']['rate']:.2%}"
+            if row["groups"] > 1
+            else "-"
+        )
+        print(
+            f" {row['groups']:>6}  {row['people_per_door']:>11}  {row['threshold']:>9.3f}  "
+            f"{row['residents_let_in_checked']['rate']:>12.2%}  "
+            f"{row['strangers_let_in_checked']['rate']:>12.2%}  "
+            f"{row['strangers_let_in_at_fixed_threshold']['rate']:>8.2%}  {other}"
+        )
 
 
 def _liveness(args: argparse.Namespace) -> int:

@@ -24,7 +24,9 @@ from facegate.notice import LANGUAGES, build_notice, publish_notice
 
 
 @contextlib.contextmanager
-def _store(config_path: str, *, create: bool = False) -> Iterator[tuple[Config, IdentityStore]]:
+def opened_store(
+    config_path: str, *, create: bool = False
+) -> Iterator[tuple[Config, IdentityStore]]:
     config = load(Path(config_path))
     database = config.data_dir / DB_NAME
     if not create and not database.is_file():
@@ -59,14 +61,14 @@ def _running_engine_note() -> None:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    with _store(args.config) as (_config, store):
+    with opened_store(args.config) as (_config, store):
         verdict = store.verify_audit()
     print(json.dumps(verdict.to_json()) if args.json else describe(verdict))
     return 0 if verdict.ok else 1
 
 
 def _audit_purge(args: argparse.Namespace) -> int:
-    with _store(args.config) as (_config, store):
+    with opened_store(args.config) as (_config, store):
         before = store.verify_audit()
         if not before.ok:
             # A purge writes a signed checkpoint over what it removes: on a broken chain it
@@ -88,7 +90,7 @@ def _audit_purge(args: argparse.Namespace) -> int:
 
 
 def _person_export(args: argparse.Namespace) -> int:
-    with _store(args.config) as (_config, store):
+    with opened_store(args.config) as (_config, store):
         document = store.export_person(args.person)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if args.out is None:
@@ -111,7 +113,7 @@ def _person_export(args: argparse.Namespace) -> int:
 
 
 def _person_erase(args: argparse.Namespace) -> int:
-    with _store(args.config) as (_config, store):
+    with opened_store(args.config) as (_config, store):
         receipt = store.erase_person(args.person, "request")
     print(json.dumps(receipt.to_json(), indent=2, ensure_ascii=False))
     _running_engine_note()
@@ -119,7 +121,7 @@ def _person_erase(args: argparse.Namespace) -> int:
 
 
 def _person_withdraw(args: argparse.Namespace) -> int:
-    with _store(args.config) as (_config, store):
+    with opened_store(args.config) as (_config, store):
         person = store.person(args.person)
         deleted = store.withdraw_consent(args.person)
     print(
@@ -131,8 +133,8 @@ def _person_withdraw(args: argparse.Namespace) -> int:
 
 
 def _notice(args: argparse.Namespace) -> int:
-    with _store(args.config, create=True) as (config, store):
-        notice = build_notice(config)
+    with opened_store(args.config, create=True) as (config, store):
+        notice = build_notice(config, store.groups())
         renewals = publish_notice(store, notice)
         store.note_notice_shown(notice.version, args.person)
     if renewals:
@@ -163,8 +165,11 @@ def _days(value: str) -> int:
     return days
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `audit verify|purge`, `person export|erase|withdraw` and `notice`."""
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Adds `audit verify|purge`, `person export|erase|withdraw` and `notice`; returns the
+    `person` actions, for cli_access.py to add its own."""
     audit = commands.add_parser("audit", help="verify or purge the hash-chained audit log (R11)")
     audit_actions = audit.add_subparsers(dest="audit_action", required=True)
     verify = audit_actions.add_parser(
@@ -200,3 +205,4 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     notice.add_argument("--person", help="record that this person was shown it")
     notice.add_argument("--json", action="store_true", help="version, scope and text as JSON")
     notice.set_defaults(handler=_notice)
+    return person_actions

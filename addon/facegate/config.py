@@ -9,6 +9,7 @@ in). What spans sections (a door's camera, a reader's topic) is checked by confi
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -29,7 +30,8 @@ from facegate.config_fields import (
     keyed,
     matching,
 )
-from facegate.errors import ConfigError
+from facegate.errors import ConfigError, FacegateError
+from facegate.identity.validity import time_zone
 from facegate.models import default_models_dir
 from facegate.rules import R4, face_alone, r4_methods_hint
 from facegate.validation import problems, says, where
@@ -222,6 +224,14 @@ class CustomModelConfig(Settings):
         return CustomModel(**self.model_dump(exclude={"licence_acknowledged", "calibration"}))
 
 
+def _time_zone(name: str) -> str:
+    try:
+        time_zone(name)
+    except FacegateError as error:
+        raise ValueError(str(error)) from None
+    return name
+
+
 def _door_name(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
@@ -240,6 +250,13 @@ class Config(Settings):
     api: ApiConfig = Field(default_factory=ApiConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     vision: VisionConfig = Field(default_factory=VisionConfig)
+    # Schedules are read on this zone's wall clock (an IANA name); unset: the machine's own.
+    timezone: Annotated[str, AfterValidator(_time_zone)] | None = None
+
+    @property
+    def zone(self) -> dt.tzinfo | None:
+        """The time zone schedules are read in (None: the machine's local time)."""
+        return time_zone(self.timezone)
 
     @property
     def custom_embedder(self) -> CustomModel | None:

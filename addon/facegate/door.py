@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from facegate.access.actuator import DoorActuator
+from facegate.access.admission import Admission
 from facegate.access.gallery import Gallery
 from facegate.access.policy import DecisionPolicy, Verdict
 from facegate.access.vote import Outcome, aggregator
@@ -21,6 +22,35 @@ from facegate.vision.types import Face, Vector
 # turned quickly moved 40 % of its width in one frame (100 ms) in the benchmark's live clip
 # (an overlap of 0.30); another person stepping in is somewhere else.
 REST_OVERLAP = 0.25
+
+
+def explained(
+    verdict: Verdict,
+    gallery: Gallery,
+    everyone: Gallery,
+    vector: Vector,
+    policy: DecisionPolicy,
+    *,
+    excluding: str | None = None,
+) -> Verdict:
+    """The door's verdict, checked against every enrolled person: when someone this door does
+    not admit is the closest of all, the face is theirs, not the door's pick (a resident of
+    another building is told `not_allowed`, never let in as a lookalike who lives here).
+    Nobody is ever granted by this: it only names a person the door then refuses.
+    `excluding` leaves one person out of everyone (the simulation's stranger)."""
+    if everyone is gallery:
+        return verdict
+    wider = everyone.rank(vector, excluding=excluding)
+    if wider is None or gallery.holds(wider.best.person_id):
+        return verdict
+    people = everyone.people - (1 if excluding is not None and everyone.holds(excluding) else 0)
+    theirs = policy.judge(wider, people)
+    if theirs.person_id is not None:
+        return theirs  # recognised: refused at decision time as not_allowed
+    if verdict.person_id is not None:
+        # The door's pick scored below someone it does not admit: when unsure, deny.
+        return Verdict(reason="ambiguous", person_id=None, person_name=None, score=verdict.score)
+    return verdict
 
 
 def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -53,16 +83,22 @@ class DoorWorker:
         *,
         actuator: DoorActuator,
         gallery: Callable[[], Gallery],
+        everyone: Callable[[], Gallery],
+        admission: Admission,
         policy: DecisionPolicy,
         decision: DecisionConfig,
         on_frame: Callable[[FrameReport], None] | None = None,
     ) -> None:
+        """`gallery` holds the people this door admits (their access groups cover it);
+        `everyone` every enrolled person, to tell a resident of another door from a stranger."""
         self.actuator = actuator
         self.policy = policy
         # A door with liveness off ignores what the camera's analysis says of it (another
         # door on the same camera may need it).
         self._liveness = actuator.door.checks_liveness
         self._gallery = gallery
+        self._everyone = everyone
+        self._admission = admission
         self._decision = decision
         self._on_frame = on_frame
         self._window = aggregator(
@@ -100,8 +136,9 @@ class DoorWorker:
 
     def _judge(self, vector: Vector) -> Verdict:
         # One snapshot for both numbers: a reload between them must not mix two galleries.
-        gallery = self._gallery()
-        return self.policy.judge(gallery.rank(vector), gallery.people)
+        gallery, everyone = self._gallery(), self._everyone()
+        verdict = self.policy.judge(gallery.rank(vector), gallery.people)
+        return explained(verdict, gallery, everyone, vector, self.policy)
 
     def process(self, frame: Frame, analysis: Analysis) -> FrameReport:
         """One analysed frame through this door's window; a decision when the window has one.
@@ -173,18 +210,26 @@ class DoorWorker:
             return "denied"
         self._granted_at[verdict.person_id] = now
         # Consent is checked again at decision time: it may have expired since the gallery
-        # was loaded (R6).
+        # was loaded (R6). Then the person's access groups and validity, as for a code (R5).
         expires_at = verdict.consent_expires_at
-        reason: Reason = (
-            "consent_expired" if expires_at is not None and time.time() >= expires_at else "match"
+        reason: Reason | None = (
+            "consent_expired" if expires_at is not None and time.time() >= expires_at else None
         )
+        if reason is None:
+            reason = self._admission.refusal(verdict.person_id, self.door_id)
+            admitted = reason is None
+        else:
+            admitted = False
+        named = reason != "tampered"  # an altered row opens nothing under anyone's name (R8)
         event = self.actuator.decide(
             method="face",
-            reason=reason,
-            person_id=verdict.person_id,
-            person_name=verdict.person_name,
+            reason=reason or "match",
+            person_id=verdict.person_id if named else None,
+            person_name=verdict.person_name if named else None,
             score=verdict.score,
             liveness=liveness,
             evidence_at=outcome.last_at,
         )
+        if admitted:
+            self._admission.settle(event["result"] == "granted", verdict.person_id)
         return str(event["result"])

@@ -12,23 +12,27 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from facegate import allocator
 from facegate.access import calibrations
 from facegate.access.actuator import DecisionListener, DoorActuator, DoorLink
+from facegate.access.admission import Admission
 from facegate.access.change_gate import CredentialChangeGate
 from facegate.access.credential_gate import CredentialGate
-from facegate.access.gallery import TEMPLATE_POLICY, Gallery
+from facegate.access.gallery import Gallery
 from facegate.access.policy import DecisionPolicy
 from facegate.capture import CameraHealth, CameraReader
 from facegate.config import Config
 from facegate.credential_input import CredentialInputs, Subscribable
 from facegate.door import DoorWorker, FrameReport
 from facegate.errors import FacegateError, RuleError, TamperError, UnknownDoorError
+from facegate.galleries import Galleries, describe_policy
 from facegate.identity.credentials import CredentialKind
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.records import Credential
 from facegate.identity.store import IdentityStore
+from facegate.identity.validity import Validity
 from facegate.model_needs import required_models
 from facegate.models import verify_all
 from facegate.notice import build_notice, publish_notice
@@ -57,7 +61,9 @@ class Engine:
         listeners: list[DecisionListener] | None = None,
         on_frame: Callable[[FrameReport], None] | None = None,
         config_path: str = "FILE",
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` is the wall clock access decisions are read against (validity, schedules)."""
         self.config = config
         self.link = link
         self._stop_at_end = stop_at_end
@@ -86,14 +92,14 @@ class Engine:
         self.credential_changes = CredentialChangeGate(config.credentials, self.store)
         # The password is not part of the repr, so it never reaches the digest or the log.
         self.store.note_configuration(hashlib.sha256(repr(config).encode()).hexdigest()[:16])
-        self.notice = build_notice(config)
+        self.notice = build_notice(config, self.store.groups())
         marked = publish_notice(self.store, self.notice)
         if marked:
             _LOGGER.warning("notice scope changed: %d consent(s) must be renewed", marked)
         self.event_key = load_or_create_key(config.data_dir / EVENT_KEY_NAME)
-        self._gallery_lock = threading.Lock()
-        self._gallery = Gallery([], 0)
-        self.refused_templates = 0
+        face_doors = [d.id for d in config.doors.values() if "face" in d.methods]
+        self.galleries = Galleries(self.store, config.embedder, face_doors)
+        self.admission = Admission(self.store, config.zone, clock)
         self.limits = QualityLimits(**config.quality.model_dump())
         self.models = ModelSet(
             config.models_dir, config.embedder, self.limits, config.custom_embedder
@@ -128,25 +134,15 @@ class Engine:
 
     def decision_policy(self) -> dict[str, object]:
         """The open-set policy as it stands, with its inputs and numbers (health, diagnostics)."""
-        people = self._gallery.people
-        decision = self.config.decision
-        return {
-            "embedder": self.config.embedder,
-            "liveness": {door_id: self.config.doors[door_id].liveness for door_id in self.policies},
-            "people_enrolled": people,
-            "template_policy": TEMPLATE_POLICY,
-            "aggregate": decision.aggregate,
-            "frames": {
-                "required": decision.votes_required,
-                "window": decision.votes_window,
-                "window_s": decision.window_s,
-            },
-            "doors": {door_id: p.describe(people) for door_id, p in self.policies.items()},
-            "calibration": self.calibration.summary(),
-        }
+        return describe_policy(self.config, self.calibration, self.policies, self.galleries)
 
     def gallery(self) -> Gallery:
-        return self._gallery
+        """Every enrolled person's templates (each face door matches its own share)."""
+        return self.galleries.everyone()
+
+    @property
+    def refused_templates(self) -> int:
+        return self.galleries.refused
 
     def add_listener(self, listener: DecisionListener) -> None:
         self._listeners.append(listener)
@@ -201,20 +197,16 @@ class Engine:
         self.identity_changed()
 
     def identity_changed(self) -> None:
-        """Called after any change to people, consent or templates: the door sees it at once."""
+        """Called after any change to people, consent, templates or access groups: the doors
+        see it at once, and the notice lists which doors each group opens (R1)."""
+        notice = build_notice(self.config, self.store.groups())
+        if notice.version != self.notice.version:
+            publish_notice(self.store, notice)
+            self.notice = notice
         self.reload_gallery()
 
     def reload_gallery(self) -> Gallery:
-        # Load and swap under one lock: two reloads racing (housekeeping and a withdrawal)
-        # must not install the older load last and let a withdrawn face open the door.
-        with self._gallery_lock:
-            loaded = self.store.load_templates(self.config.embedder)
-            for error in loaded.refused:
-                _LOGGER.error("refusing a stored template: %s", error)
-            dim = 0 if not loaded.templates else len(loaded.templates[0].vector)
-            self._gallery = Gallery(loaded.templates, dim)
-            self.refused_templates = len(loaded.refused)
-            return self._gallery
+        return self.galleries.reload()
 
     def start(self) -> None:
         self.housekeeping()
@@ -230,7 +222,9 @@ class Engine:
                 continue
             self.doors[door.id] = DoorWorker(
                 actuator=self.actuators[door.id],
-                gallery=self.gallery,
+                gallery=partial(self.galleries.door, door.id),
+                everyone=self.galleries.everyone,
+                admission=self.admission,
                 policy=self.policies[door.id],
                 decision=self.config.decision,
                 on_frame=self._on_frame,
@@ -255,6 +249,7 @@ class Engine:
             actuators=self.actuators,
             store=self.store,
             limits=self.config.credentials,
+            admission=self.admission,
             on_lockout=self._door_changed,
         )
         if isinstance(self.link, Subscribable):
@@ -271,7 +266,7 @@ class Engine:
             "engine started: %d door(s), %d camera(s), %d template(s)",
             len(self.config.doors),
             len(self.readers),
-            len(self._gallery),
+            len(self.gallery()),
         )
 
     def vision_stats(self) -> dict[str, object]:
@@ -297,7 +292,7 @@ class Engine:
                 version = self.store.data_version()
                 if version != seen:
                     seen = version
-                    self.reload_gallery()
+                    self.identity_changed()
             except Exception:
                 _LOGGER.exception("housekeeping failed; retrying")
 
@@ -328,13 +323,18 @@ class Engine:
         return self.credential_gate.present(door_id, kind, value, arrived=arrived)
 
     def add_credential(
-        self, person_id: str, kind: CredentialKind, value: str, label: str = ""
+        self,
+        person_id: str,
+        kind: CredentialKind,
+        value: str,
+        label: str = "",
+        validity: Validity | None = None,
     ) -> Credential:
         """A new PIN, card, tag or phone for a person; refusals that reveal another person's
         credential ("already in use") are counted and, past the limit, pause the person's
         changes (TooManyChangesError)."""
         return self.credential_changes.change(
-            person_id, lambda: self.store.add_credential(person_id, kind, value, label)
+            person_id, lambda: self.store.add_credential(person_id, kind, value, label, validity)
         )
 
     def camera_health(self) -> dict[str, CameraHealth]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from facegate.config import Config
+from facegate.identity.access_records import AccessGroup
 from facegate.identity.records import DEFAULT_CONSENT_DAYS
 from facegate.identity.store import IdentityStore
 
@@ -42,7 +44,20 @@ def _alternatives(config: Config, lang: str) -> list[str]:
     return lines
 
 
-def build_notice(config: Config) -> Notice:
+def _groups(config: Config, groups: Sequence[AccessGroup], lang: str) -> str:
+    """Which doors each access group opens (R1: the scope of what a face or a code opens)."""
+    every = {"en": "every door", "zh-Hans": "全部门"}[lang]
+    dash, joiner, between = (" — ", ", ", "; ") if lang == "en" else ("：", "、", "；")
+    lines = []
+    for group in groups:
+        names = [config.doors[d].name for d in group.doors if d in config.doors]
+        opens = every if group.every_door else joiner.join(names) or "-"
+        lines.append(f"{group.name}{dash}{opens}")
+    return between.join(lines)
+
+
+def build_notice(config: Config, groups: Sequence[AccessGroup]) -> Notice:
+    """The notice of this configuration and these access groups (the store's `groups()`)."""
     face_doors = [d.name for d in config.doors.values() if "face" in d.methods]
     alternatives_en = "; ".join(_alternatives(config, "en"))
     alternatives_zh = "；".join(_alternatives(config, "zh-Hans"))
@@ -63,6 +78,11 @@ def build_notice(config: Config) -> Notice:
             "Withdrawal: at any time, in one step; your templates are deleted at once and you "
             "receive a deletion receipt.",
             "Alternatives that open the same doors just as quickly: " + alternatives_en + ".",
+            *(
+                ["Which doors each access group opens: " + _groups(config, groups, "en") + "."]
+                if groups
+                else []
+            ),
         ]
     )
     zh = "\n".join(
@@ -78,6 +98,7 @@ def build_notice(config: Config) -> Notice:
             "可查看者：本楼 facegate 管理员；每一步处理都有日志记录。",
             "撤回方式：随时一步撤回；您的人脸特征立即删除，并向您出具删除回执。",
             "同样快捷的其他开门方式：" + alternatives_zh + "。",
+            *(["各通行组可开的门：" + _groups(config, groups, "zh-Hans") + "。"] if groups else []),
         ]
     )
     return Notice(

@@ -48,6 +48,11 @@ def consent_refusal(
     """
     if (problem := consent_length_refusal(days)) is not None:
         return problem
+    if person.visitor:
+        return (
+            f"{person.name} is a visitor: a visitor holds only time-limited codes, never a face; "
+            "create them as a resident to offer face unlock"
+        )
     if not signer.strip():
         return "R2: consent needs the name of the person who signed it"
     for role, signed in (("signer", signer), ("witness", witness), ("guardian", guardian)):

@@ -40,9 +40,17 @@ Reason = Literal[
     "method_disabled",  # a valid credential whose holder has that method turned off
     "ambiguous",  # a face that two residents explain almost equally well (access/policy.py)
     "tampered",  # the credential's or its holder's row was altered outside the engine (R8)
+    "not_allowed",  # the person's access groups do not cover this door
+    "outside_schedule",  # before the person's or credential's valid-from, or outside its hours
+    "expired",  # past the person's or credential's valid-until
+    "used_up",  # the person's or credential's last allowed use was made
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 
 # The face embedders the engine can run (vision/embed.py).
 EmbedderName = Literal["mobilefacenet", "sface", "dlib", "fused", "custom"]
 EMBEDDER_NAMES: tuple[EmbedderName, ...] = get_args(EmbedderName)
+
+# The days of a weekly schedule, Monday first (Python's weekday() order).
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)

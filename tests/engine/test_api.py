@@ -42,6 +42,8 @@ from facegate.web.server import ApiServer
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
+VALIDITY_FIELDS = ("valid_from", "valid_until", "max_uses", "uses", "schedule")
+
 pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
 
 TEST_LIMIT_S = 90
@@ -152,7 +154,7 @@ def test_openapi_document_lists_every_route_the_app_has(env: Env) -> None:
         for method in operations
     }
     assert served == described
-    assert len(served) == 23
+    assert len(served) == 31
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert operation["summary"] and operation["operationId"], (method, path)
@@ -439,8 +441,10 @@ def test_r4_person_gets_a_pin_without_face_or_documents(env: Env) -> None:
         f"/api/people/{person_id}/credentials", {"kind": "pin", "value": PIN, "label": "keypad"}
     )
     assert reply.status == 201
-    assert set(reply.data) == {"id", "kind", "label"}
+    # Kind, label and validity (none set: no limit): never the value.
+    assert set(reply.data) == {"id", "kind", "label", *VALIDITY_FIELDS}
     assert (reply.data["kind"], reply.data["label"]) == ("pin", "keypad")
+    assert reply.data["valid_until"] is None and reply.data["schedule"] == []
     assert PIN not in json.dumps(reply.data)
     card = env.api.post(f"/api/people/{person_id}/credentials", {"kind": "card", "value": CARD})
     assert card.status == 201 and CARD not in json.dumps(card.data)
@@ -613,7 +617,13 @@ def test_r7_delete_returns_a_receipt(env: Env, obama: Path) -> None:
     assert reply.status == 200
     receipt = reply.data
     assert receipt["reason"] == "request"
-    assert receipt["deleted"] == {"templates": 1, "credentials": 1, "consents": 1, "person": 1}
+    assert receipt["deleted"] == {
+        "templates": 1,
+        "credentials": 1,
+        "consents": 1,
+        "memberships": 1,
+        "person": 1,
+    }
     assert receipt["erased_at"] <= time.time() and receipt["receipt_id"]
     assert "deleted" in receipt["statement"]
     for method, path in (

@@ -43,6 +43,13 @@ def _good(env: Env, name: str, schema: dict[str, Any]) -> Any:
         "label": "blue card",
         "value": "482916",
         "enabled": True,
+        "groups": ["all-doors"],
+        "valid_until": "2031-01-01T18:00",
+        "valid_from": "2030-01-01",
+        "max_uses": 1,
+        "schedule": [],
+        "doors": ["lobby"],
+        "every_door": False,
     }
     return values[name]
 
@@ -74,10 +81,17 @@ def test_every_json_route_names_the_field_that_is_wrong(env: Env) -> None:
     routes = _json_routes(spec)
     assert len(routes) >= 8
     person = env.person("Chen Jie")
+    card = env.engine.store.add_credential(person, "card", "04:A2:B3:C4:D5:E6:81")
+    group = env.engine.store.add_group("Lobby", ["lobby"], known=["lobby"])
     before = len(env.engine.store.audit_entries(limit=100_000))
     checked = 0
     for method, template, schema in routes:
-        path = template.replace("{person_id}", person).replace("{door}", "lobby")
+        path = (
+            template.replace("{person_id}", person)
+            .replace("{door}", "lobby")
+            .replace("{group_id}", group.id)
+            .replace("{credential_id}", card.id)
+        )
         properties = schema["properties"]
         good = {
             name: _good(env, name, _resolve(spec, field))

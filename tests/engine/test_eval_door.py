@@ -72,6 +72,22 @@ def test_eval_door_reports_frames_attempts_and_the_policy(tmp_path: Path, faces:
     assert report["impostors"]["hard"]["mean"] > report["impostors"]["random"]["mean"]
     assert out.with_suffix(".png").stat().st_size > 20_000
 
+    # Per-door galleries: the same people split into groups of one door each (1 = one for all).
+    groups = report["by_groups"]
+    assert [row["groups"] for row in groups] == [1, 2, 4][: len(groups)] and len(groups) >= 2
+    one, split = groups[0], groups[-1]
+    assert one["residents_let_in"] == one["residents_let_in_checked"]  # nothing else to check
+    assert one["residents_let_in"]["rate"] == pytest.approx(frame["correct"])
+    assert split["threshold"] < one["threshold"]  # a smaller door, a lower threshold
+    for row in groups:
+        # The check against everyone never lets in more than the door's gallery alone.
+        assert row["strangers_let_in_checked"]["count"] <= row["strangers_let_in"]["count"]
+        assert row["residents_taken_for_another_checked"]["count"] == 0
+        if row["groups"] > 1:
+            checked, alone = row["other_group_let_in_checked"], row["other_group_let_in"]
+            assert checked["count"] <= alone["count"]
+            assert checked["trials"] == frame["trials"]
+
     smaller = _door(subset, tmp_path / "ten.json", "--gallery", "10", "--attempts-per-person", "1")
     assert smaller["people_enrolled"] == 10
     assert smaller["policy"]["threshold"] < policy["threshold"]

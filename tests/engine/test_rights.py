@@ -42,7 +42,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def notice(store):
-    notice = build_notice(_config())
+    notice = build_notice(_config(), store.groups())
     publish_notice(store, notice)
     return notice
 
@@ -55,7 +55,7 @@ def _enrolled(store, notice, name="Wang Fang", seed=1):
 
 
 def test_r1_notice_is_bilingual_and_names_what_the_rules_require():
-    notice = build_notice(_config())
+    notice = build_notice(_config(), ())
     assert set(notice.text) == {"en", "zh-Hans"}
     english, chinese = notice.text["en"], notice.text["zh-Hans"]
     for topic in ("Purpose", "Method", "Scope", "Storage", "Retention", "Access", "Withdrawal"):
@@ -66,15 +66,15 @@ def test_r1_notice_is_bilingual_and_names_what_the_rules_require():
 
 
 def test_r1_wording_changes_the_version_but_only_scope_changes_require_renewal():
-    base = build_notice(_config())
-    renamed = build_notice(_config(name="Main entrance"))
+    base = build_notice(_config(), ())
+    renamed = build_notice(_config(name="Main entrance"), ())
     assert renamed.version != base.version
     assert renamed.scope == base.scope
     more_faces = _config()
     more_faces.doors["back"] = more_faces.doors["front"].__class__(
         **{**vars(more_faces.doors["back"]), "methods": frozenset({"face", "pin"}), "camera": "cam"}
     )
-    assert build_notice(more_faces).scope != base.scope
+    assert build_notice(more_faces, ()).scope != base.scope
 
 
 def test_r1_a_change_of_scope_stops_face_unlock_until_renewal(store, notice):
@@ -84,7 +84,7 @@ def test_r1_a_change_of_scope_stops_face_unlock_until_renewal(store, notice):
     wider.doors["back"] = wider.doors["front"].__class__(
         **{**vars(wider.doors["back"]), "methods": frozenset({"face", "pin"}), "camera": "cam"}
     )
-    new_notice = build_notice(wider)
+    new_notice = build_notice(wider, store.groups())
     assert publish_notice(store, new_notice) == 1
     assert store.live_consent(person.id) is None
     assert store.load_templates("fused").templates == []
@@ -150,7 +150,13 @@ def test_r7_erasure_leaves_a_receipt_and_an_unlinkable_pseudonym(store, notice, 
     (sealed,) = db.execute("SELECT sealed FROM templates").fetchone()
     db.close()
     receipt = store.erase_person(person.id)
-    assert receipt.deleted == {"templates": 1, "credentials": 2, "consents": 1, "person": 1}
+    assert receipt.deleted == {
+        "templates": 1,
+        "credentials": 2,
+        "consents": 1,
+        "memberships": 1,
+        "person": 1,
+    }
     assert receipt.reason == "request"
     with pytest.raises(FacegateError):
         store.person(person.id)

@@ -73,7 +73,7 @@ def add_resident(
     config = load(config_path)
     store = IdentityStore(config.data_dir)
     try:
-        notice = build_notice(config)
+        notice = build_notice(config, store.groups())
         publish_notice(store, notice)
         person = store.add_person(name)
         store.give_consent(
@@ -361,7 +361,13 @@ def test_r7_erase_prints_a_receipt_and_leaves_no_bytes(tmp_path: Path):
     assert erase.returncode == 0, erase.stderr
     receipt = json.loads(erase.stdout)
     assert receipt["reason"] == "request"
-    assert receipt["deleted"] == {"templates": 1, "credentials": 1, "consents": 1, "person": 1}
+    assert receipt["deleted"] == {
+        "templates": 1,
+        "credentials": 1,
+        "consents": 1,
+        "memberships": 1,
+        "person": 1,
+    }
     assert len(receipt["receipt_id"]) == 32
     assert abs(receipt["erased_at"] - time.time()) < 60
 
@@ -415,8 +421,10 @@ def test_r6_withdraw_in_one_step_deletes_templates_and_keeps_credentials(tmp_pat
 
 def test_r1_notice_in_both_languages(tmp_path: Path):
     config = write_config(tmp_path / "install")
-    notice = build_notice(load(config))
     english = facegate("notice", "--config", str(config))
+    store = IdentityStore(load(config).data_dir)
+    notice = build_notice(load(config), store.groups())  # every group's doors, "All doors" too
+    store.close()
     chinese = facegate("notice", "--config", str(config), "--lang", "zh-Hans")
     assert english.returncode == 0 and chinese.returncode == 0, english.stderr + chinese.stderr
     assert english.stdout.startswith(notice.text["en"])

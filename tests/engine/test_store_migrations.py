@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
-from facegate.errors import FacegateError
+from facegate.errors import FacegateError, TamperError
 from facegate.identity.migrations import latest, migrations, statements
 from facegate.identity.store import IdentityStore
 
@@ -83,3 +84,66 @@ def test_migrations_are_numbered_from_one_and_split_into_whole_statements() -> N
         "-- a; comment\nCREATE TABLE a (x);",
         trigger,
     ]
+
+
+SCHEMA_2 = Path(__file__).parent / "fixtures" / "release-004ce9a" / "data"
+
+
+def _copy(source: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(source, data)
+    data.chmod(0o700)
+    for path in data.iterdir():
+        path.chmod(0o600)
+    return data
+
+
+def test_everyone_of_an_earlier_release_opens_every_door_after_the_upgrade(tmp_path: Path) -> None:
+    """Migration 0003 (access groups): an installation of the last release keeps working —
+    everyone is in "All doors", every sealed row still authenticates over its wider columns,
+    and the PIN and card still open the door."""
+    data = _copy(SCHEMA_2, tmp_path)
+    assert _version(data) == 2
+    store = IdentityStore(data)
+    assert _version(data) == latest() >= 3
+    people = {p.name: p.id for p in store.people()}
+    assert sorted(people) == ["Chen Jie", "Wang Fang"]
+    [group] = store.groups()
+    assert (group.id, group.name, group.every_door, group.members) == (
+        "all-doors",
+        "All doors",
+        True,
+        2,
+    )
+    assert all(store.person_groups(pid) == ["all-doors"] for pid in people.values())
+    assert store.tampered_rows() == {}
+    found = store.find_credential("pin", "482913")
+    assert found is not None and found[0].name == "Wang Fang"
+    now = time.time()
+    assert (
+        store.admit(
+            people["Wang Fang"], "front_door", credential_id=found[1].id, now=now, zone=None
+        )
+        is None
+    )
+    assert store.verify_audit().ok
+    store.close()
+
+
+def test_a_row_altered_before_the_upgrade_stays_refused_after_it(tmp_path: Path) -> None:
+    """Re-sealing the widened rows must not launder an alteration made before (R8)."""
+    data = _copy(SCHEMA_2, tmp_path)
+    db = sqlite3.connect(data / "facegate.db")
+    # Without the row key the trigger cannot run: the attacker drops it first.
+    db.execute("DROP TRIGGER credentials_sealed_update")
+    db.execute(
+        "UPDATE credentials SET person_id = (SELECT id FROM people WHERE name = 'Chen Jie') "
+        "WHERE kind = 'pin'"
+    )
+    db.commit()
+    db.close()
+    store = IdentityStore(data)
+    assert list(store.tampered_rows()) == ["credentials"]
+    with pytest.raises(TamperError):
+        store.find_credential("pin", "482913")
+    store.close()

@@ -12,7 +12,12 @@ Checks, in this order:
 4. the value belongs to someone -> else denied ``unknown``, counted as a failure;
 5. the credential's row and its holder's are intact -> else denied ``tampered`` (R8);
 6. the holder has not had that method disabled -> else denied ``method_disabled``;
-7. granted (``match``), with the holder's id and name.
+7. the holder's access groups cover the door, and the person and the credential are within
+   their validity (access/admission.py) -> else denied ``not_allowed``, ``expired``,
+   ``outside_schedule`` or ``used_up``, under the holder's name (not a failure: the code is
+   real, and guessing gains nothing);
+8. granted (``match``), with the holder's id and name; a grant the lock never got (stale,
+   lock offline) gives back the use it took.
 
 Rate limiting is per door and method (access/throttle.py): ``max_failures`` unknown values of
 one kind within ``window_s`` lock that method at that door out for ``lockout_s``, doubling for
@@ -37,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from facegate.access.actuator import DoorActuator
+from facegate.access.admission import Admission
 from facegate.access.throttle import Throttle
 from facegate.config import CredentialsConfig
 from facegate.errors import TamperError, UnknownDoorError
@@ -73,12 +79,14 @@ class CredentialGate:
         actuators: Mapping[str, DoorActuator],
         store: IdentityStore,
         limits: CredentialsConfig,
+        admission: Admission,
         clock: Callable[[], float] = time.time,
         on_lockout: Callable[[str], None] | None = None,
     ) -> None:
         self._actuators = actuators
         self._on_lockout = on_lockout
         self._store = store
+        self._admission = admission
         self._limits = limits
         self._clock = clock
         self._state = {door_id: _DoorState() for door_id in actuators}
@@ -143,11 +151,18 @@ class CredentialGate:
             if found is None:
                 self._count_failure(door_id, method, state, now)
                 return decide("unknown")
-            person, _credential = found
+            person, credential = found
             if method in person.disabled_methods:
                 return decide("method_disabled", person.id, person.name)
+            refusal = self._admission.refusal(person.id, door_id, credential.id)
+            if refusal == "tampered":  # under nobody's name (R8)
+                return decide(refusal)
+            if refusal is not None:
+                return decide(refusal, person.id, person.name)
             event = decide("match", person.id, person.name)
-            if event.get("result") == "granted":
+            granted = event.get("result") == "granted"
+            self._admission.settle(granted, person.id, credential.id)
+            if granted:
                 state.granted += 1
             return event
 

@@ -21,6 +21,7 @@ from facegate.access.gallery import TEMPLATE_POLICY, Gallery, TemplatePolicy
 from facegate.access.policy import DecisionPolicy
 from facegate.config import DecisionConfig
 from facegate.doorsim.data import FaceSet, enrolled
+from facegate.doorsim.groups import by_groups
 from facegate.doorsim.simulate import (
     DoorSimulation,
     Probe,
@@ -118,6 +119,7 @@ def simulate(
                 for t in THRESHOLDS
             ],
             "by_gallery_size": by_gallery_size(gallery, probes, policy, options.seed),
+            "by_groups": by_groups(gallery, probes, policy, options.seed),
             "ms_per_image": round(faces.ms_per_image, 1),
             "date": dt.date.today().isoformat(),
             "machine": f"{platform.machine()}, Python {platform.python_version()}",

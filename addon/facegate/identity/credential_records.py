@@ -11,6 +11,7 @@ from facegate.errors import CredentialInUseError, FacegateError, NotFoundError
 from facegate.identity.credentials import CredentialError, CredentialKind, lookup_key
 from facegate.identity.records import Credential, Person, credential_of_row
 from facegate.identity.store_core import StoreCore
+from facegate.identity.validity import Validity
 from facegate.plain_text import text_problem
 
 
@@ -18,10 +19,20 @@ class CredentialRecords(StoreCore):
     # Credentials ---------------------------------------------------------------------------
 
     def add_credential(
-        self, person_id: str, kind: CredentialKind, value: str, label: str = ""
+        self,
+        person_id: str,
+        kind: CredentialKind,
+        value: str,
+        label: str = "",
+        validity: Validity | None = None,
     ) -> Credential:
-        """No consent needed and no personal document asked for: anyone can have one (R4)."""
+        """No consent needed and no personal document asked for: anyone can have one (R4).
+        `validity` limits when it opens a door (from / until, uses, weekly hours)."""
         person = self.person(person_id)
+        validity = validity or Validity()
+        validity.check()
+        if person.visitor and validity.valid_until is None:
+            raise FacegateError("a visitor's code must have an end (valid_until)")
         lookup = lookup_key(self._credential_secret, kind, value)
         if (problem := text_problem(label)) is not None:
             raise CredentialError(f"the credential's label {problem}")
@@ -31,12 +42,14 @@ class CredentialRecords(StoreCore):
             kind=kind,
             label=label.strip()[:60],
             created_at=time.time(),
+            validity=validity,
         )
         with self._transaction() as db:
             try:
                 db.execute(
-                    "INSERT INTO credentials (id, person_id, kind, label, lookup, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO credentials (id, person_id, kind, label, lookup, created_at, "
+                    "valid_from, valid_until, max_uses, schedule) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         credential.id,
                         person_id,
@@ -44,6 +57,7 @@ class CredentialRecords(StoreCore):
                         credential.label,
                         lookup,
                         credential.created_at,
+                        *validity.columns(),
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -54,7 +68,11 @@ class CredentialRecords(StoreCore):
                 db,
                 "credential_added",
                 subject=person.audit_ref,
-                data={"credential_id": credential.id, "kind": kind},
+                data={
+                    "credential_id": credential.id,
+                    "kind": kind,
+                    **({"validity": validity.to_json()} if validity.limited else {}),
+                },
             )
         return credential
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import secrets
 from functools import cache
 
 from facegate.errors import FacegateError
@@ -126,3 +127,15 @@ def lookup_key(secret: bytes, kind: CredentialKind, value: str) -> str:
         return "scrypt:" + hashlib.scrypt(normal.encode(), salt=secret, **_SCRYPT).hex()
     mac = hmac.new(secret, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
     return f"hmac:{mac}"
+
+
+VISITOR_PIN_LENGTH = 8
+
+
+def generate_pin(length: int = VISITOR_PIN_LENGTH) -> str:
+    """A random PIN that meets the PIN rules (a visitor's code): drawn again until no rule
+    finds it easy to guess."""
+    while True:
+        pin = "".join(str(secrets.randbelow(10)) for _ in range(length))
+        if pin_weakness(pin) is None:
+            return pin

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from facegate.errors import FacegateError, TamperError
 from facegate.identity.credentials import CredentialKind
+from facegate.identity.validity import Validity
 from facegate.vision.types import Vector
 from facegate.vocabulary import ConsentMethod, EraseReason
 
@@ -19,6 +20,9 @@ MAX_CONSENT_DAYS = 3 * 365  # no grant is perpetual (R6)
 GUARDIAN_AGE = 14  # SPC art. 2(3), PIPL art. 31: under 14 a guardian consents
 NAME_MAX_LENGTH = 80  # a display name, as people write it (the table checks it too)
 OLDEST_AGE = 130
+# The group migration 0003 made and put everyone in, so today's installations keep working; a
+# person created without naming groups joins it too, while it exists.
+ALL_DOORS_GROUP = "all-doors"
 
 
 def birth_years(today: dt.date | None = None) -> tuple[int, int]:
@@ -40,6 +44,8 @@ class Person:
     minor: bool = False
     leaves_on: str | None = None  # ISO date: the day the person moves out
     disabled_methods: tuple[str, ...] = ()
+    validity: Validity = field(default_factory=Validity)
+    visitor: bool = False  # holds only codes: no face, no consent
 
     def needs_guardian(self, today: dt.date | None = None) -> bool:
         year = (today or dt.date.today()).year
@@ -54,6 +60,8 @@ class Person:
             "minor": self.minor,
             "leaves_on": self.leaves_on,
             "disabled_methods": list(self.disabled_methods),
+            "visitor": self.visitor,
+            **self.validity.to_json(),
         }
 
 
@@ -100,6 +108,7 @@ class Credential:
     kind: CredentialKind
     label: str
     created_at: float
+    validity: Validity = field(default_factory=Validity)
 
     def to_json(self) -> dict[str, Any]:
         # Type and label only: the secret is not even held in clear by the store.
@@ -108,6 +117,7 @@ class Credential:
             "kind": self.kind,
             "label": self.label,
             "created_at": self.created_at,
+            **self.validity.to_json(),
         }
 
 
@@ -119,6 +129,7 @@ class PersonOverview:
     consents: list[Consent]
     templates: int
     credentials: list[Credential]
+    groups: list[str]
 
     def live_consent(self, now: float) -> Consent | None:
         """The live consent that lasts longest, as IdentityStore.live_consent chooses it."""
@@ -156,9 +167,9 @@ class DeletionReceipt:
             "reason": self.reason,
             "erased_at": self.erased_at,
             "deleted": self.deleted,
-            "statement": "The person's record, face templates, credentials and consent "
-            "records were deleted from this installation. Audit entries remain under a "
-            "pseudonym that no longer links to the person.",
+            "statement": "The person's record, face templates, credentials, consent records "
+            "and access-group memberships were deleted from this installation. Audit entries "
+            "remain under a pseudonym that no longer links to the person.",
         }
 
 
@@ -191,6 +202,8 @@ def person_of_row(row: sqlite3.Row) -> Person:
         minor=bool(row["minor"]),
         leaves_on=row["leaves_on"],
         disabled_methods=tuple(json.loads(row["disabled_methods"])),
+        validity=Validity.of_row(row),
+        visitor=bool(row["visitor"]),
     )
 
 
@@ -219,4 +232,5 @@ def credential_of_row(row: sqlite3.Row) -> Credential:
         kind=row["kind"],
         label=row["label"],
         created_at=row["created_at"],
+        validity=Validity.of_row(row),
     )

@@ -34,6 +34,12 @@ SEALED_COLUMNS: dict[str, tuple[str, ...]] = {
         "leaves_on",
         "disabled_methods",
         "created_at",
+        "valid_from",
+        "valid_until",
+        "max_uses",
+        "uses",
+        "schedule",
+        "visitor",
     ),
     "consents": (
         "id",
@@ -50,7 +56,23 @@ SEALED_COLUMNS: dict[str, tuple[str, ...]] = {
         "withdrawn_at",
         "needs_renewal",
     ),
-    "credentials": ("id", "person_id", "kind", "label", "lookup", "created_at"),
+    "credentials": (
+        "id",
+        "person_id",
+        "kind",
+        "label",
+        "lookup",
+        "created_at",
+        "valid_from",
+        "valid_until",
+        "max_uses",
+        "uses",
+        "schedule",
+    ),
+    # Who may open which door (migration 0003): a membership slipped in, or a door added to a
+    # group, outside the engine opens nothing.
+    "access_groups": ("id", "name", "doors", "every_door", "created_at"),
+    "memberships": ("id", "group_id", "person_id", "created_at"),
 }
 # The audit entry that says the rows were sealed: once the (keyed) audit log holds it, a row
 # without a MAC is a tampered row, never one to adopt.
@@ -96,11 +118,15 @@ class RowSealer:
         body = json.dumps([FORMAT, table, *values], separators=(",", ":"), ensure_ascii=False)
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
 
-    def install(self, db: sqlite3.Connection) -> bool:
-        """Registers the MAC function on the store's connection and the triggers in the file
-        (the `mac` columns come from migration 0002). True when the file had the triggers
-        already (its rows are sealed: none is ever adopted again)."""
+    def register(self, db: sqlite3.Connection) -> None:
+        """The MAC function on the store's connection: before migrating, since a migration
+        that writes or widens sealed rows seals them itself (0003)."""
         db.create_function(SQL_FUNCTION, -1, self.mac, deterministic=True)
+
+    def install(self, db: sqlite3.Connection) -> bool:
+        """The triggers in the file (the `mac` columns come from migrations 0002 and 0003).
+        True when the file had the triggers already (its rows are sealed: none is ever
+        adopted again)."""
         names = {
             f"{table}_sealed_{when}" for table in SEALED_COLUMNS for when in ("insert", "update")
         }

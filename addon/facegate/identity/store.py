@@ -16,6 +16,7 @@ from typing import Any
 
 from facegate.audit_records import AuditEntry, Verdict
 from facegate.errors import TamperError
+from facegate.identity.access_records import AccessRecords
 from facegate.identity.credential_records import CredentialRecords
 from facegate.identity.records import (
     Consent,
@@ -35,7 +36,7 @@ from facegate.vocabulary import EraseReason
 __all__ = ["AUDIT_HEAD_NAME", "AUDIT_KEY_NAME", "DB_NAME", "IdentityStore"]
 
 
-class IdentityStore(TemplateRecords, CredentialRecords):
+class IdentityStore(TemplateRecords, CredentialRecords, AccessRecords):
     # Access log ----------------------------------------------------------------------------
 
     def record_access(self, event: dict[str, Any]) -> None:
@@ -122,7 +123,7 @@ class IdentityStore(TemplateRecords, CredentialRecords):
     # Overviews ----------------------------------------------------------------------------
 
     def overviews(self, person_id: str | None = None) -> list[PersonOverview]:
-        """Every person (or one) with their consents, template count and credentials: four
+        """Every person (or one) with their consents, template count and credentials: five
         reads in one transaction, whatever the number of people, so the lists and the event
         stream's snapshot see one moment. Altered rows are left out, as everywhere (R8)."""
         args = (person_id, person_id)
@@ -143,6 +144,10 @@ class IdentityStore(TemplateRecords, CredentialRecords):
                 "SELECT * FROM credentials WHERE (? IS NULL OR person_id = ?) ORDER BY created_at",
                 args,
             ).fetchall()
+            memberships = db.execute(
+                "SELECT * FROM memberships WHERE (? IS NULL OR person_id = ?) ORDER BY group_id",
+                args,
+            ).fetchall()
         held: dict[str, list[Consent]] = {}
         for row in self._sound("consents", consents):
             held.setdefault(row["person_id"], []).append(consent_of_row(row))
@@ -150,12 +155,16 @@ class IdentityStore(TemplateRecords, CredentialRecords):
         for row in self._sound("credentials", credentials):
             keys.setdefault(row["person_id"], []).append(credential_of_row(row))
         counts = {row[0]: int(row[1]) for row in templates}
+        groups: dict[str, list[str]] = {}
+        for row in self._sound("memberships", memberships):
+            groups.setdefault(row["person_id"], []).append(row["group_id"])
         return [
             PersonOverview(
                 person=person_of_row(row),
                 consents=held.get(row["id"], []),
                 templates=counts.get(row["id"], 0),
                 credentials=keys.get(row["id"], []),
+                groups=groups.get(row["id"], []),
             )
             for row in self._sound("people", people)
         ]
@@ -178,6 +187,7 @@ class IdentityStore(TemplateRecords, CredentialRecords):
             "person": person.to_json(),
             "consents": [c.to_json() for c in self.consents(person_id)],
             "credentials": [c.to_json() for c in self.credentials(person_id)],
+            "groups": self.person_groups(person_id),
             "templates": [dict(t) for t in templates],
             "audit": [e.to_json() for e in entries],
         }
@@ -194,7 +204,7 @@ class IdentityStore(TemplateRecords, CredentialRecords):
                         (person_id,),
                     ).fetchone()[0]
                 )
-                for table in ("templates", "credentials", "consents")
+                for table in ("templates", "credentials", "consents", "memberships")
             }
             db.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades
             db.execute("DELETE FROM throttles WHERE scope = ?", (change_throttle(person_id),))

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from facegate.identity.credentials import CREDENTIAL_KINDS
 from facegate.identity.keys import load_or_create_key
 from facegate.identity.migrations import migrate
 from facegate.identity.records import (
+    ALL_DOORS_GROUP,
     NAME_MAX_LENGTH,
     Person,
     birth_years,
@@ -29,6 +30,7 @@ from facegate.identity.records import (
 )
 from facegate.identity.row_seal import SEALED_COLUMNS, SEALED_KIND, RowSealer, sound
 from facegate.identity.seal import TemplateSealer
+from facegate.identity.validity import Validity
 from facegate.plain_text import text_problem
 from facegate.rules import NO_METHOD_LEFT_KEY, R4, R4_KEY, face_alone, r4_methods_hint
 
@@ -54,6 +56,8 @@ class StoreCore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA secure_delete=ON")
+        self._rows = RowSealer(load_or_create_key(data_dir / ROW_KEY_NAME))
+        self._rows.register(self._db)
         try:
             applied = migrate(self._db, self.path)
         except FacegateError:
@@ -61,7 +65,6 @@ class StoreCore:
             raise
         if applied and not fresh:
             _LOGGER.info("database %s upgraded: %s", self.path, ", ".join(applied))
-        self._rows = RowSealer(load_or_create_key(data_dir / ROW_KEY_NAME))
         sealed_before = self._rows.install(self._db)
         self._sealer = TemplateSealer(load_or_create_key(data_dir / KEY_NAME))
         self._credential_secret = load_or_create_key(data_dir / CREDENTIAL_KEY_NAME)
@@ -181,7 +184,12 @@ class StoreCore:
         birth_year: int | None = None,
         minor: bool = False,
         leaves_on: str | None = None,
+        groups: Iterable[str] | None = None,
+        validity: Validity | None = None,
+        visitor: bool = False,
     ) -> Person:
+        """A person in `groups` (default: the "All doors" group, while it exists; [] for
+        none: a person with no group opens nothing). A visitor holds only codes."""
         name = name.strip()
         if not 1 <= len(name) <= NAME_MAX_LENGTH:
             raise FacegateError(f"a person's display name must be 1-{NAME_MAX_LENGTH} characters")
@@ -198,11 +206,21 @@ class StoreCore:
             birth_year=birth_year,
             minor=minor,
             leaves_on=iso_date(leaves_on),
+            validity=validity or Validity(),
+            visitor=visitor,
         )
+        person.validity.check()
         with self._transaction() as db:
+            known = {row[0] for row in db.execute("SELECT id FROM access_groups")}
+            chosen = sorted(set(groups)) if groups is not None else []
+            if groups is None and ALL_DOORS_GROUP in known:
+                chosen = [ALL_DOORS_GROUP]
+            if unknown := [g for g in chosen if g not in known]:
+                raise NotFoundError(f"no access group with id {', '.join(unknown)}")
             db.execute(
                 "INSERT INTO people (id, audit_ref, name, birth_year, minor, leaves_on, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created_at, valid_from, valid_until, max_uses, schedule, visitor) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     person.id,
                     person.audit_ref,
@@ -211,13 +229,25 @@ class StoreCore:
                     int(minor),
                     person.leaves_on,
                     person.created_at,
+                    *person.validity.columns(),
+                    int(visitor),
                 ),
+            )
+            now = time.time()
+            db.executemany(
+                "INSERT INTO memberships (id, group_id, person_id, created_at) VALUES (?, ?, ?, ?)",
+                [(f"{g}/{person.id}", g, person.id, now) for g in chosen],
             )
             self.audit.append(
                 db,
                 "person_created",
                 subject=person.audit_ref,
-                data={"guardian_needed": person.needs_guardian()},
+                data={
+                    "guardian_needed": person.needs_guardian(),
+                    "groups": chosen,
+                    **({"visitor": True} if visitor else {}),
+                    **({"validity": person.validity.to_json()} if person.validity.limited else {}),
+                },
             )
         return person
 

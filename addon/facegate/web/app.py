@@ -27,6 +27,7 @@ from facegate.errors import (
 from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
 from facegate.web import body
+from facegate.web.access_routes import AccessRoutes
 from facegate.web.audit_routes import AuditRoutes
 from facegate.web.auth import check_authorization
 from facegate.web.bodies import DoorMethodBody
@@ -145,6 +146,9 @@ class _Api:
             changed=self._changed,
         )
         self.credentials = CredentialRoutes(
+            engine, existing_person=self._existing_person, changed=self._changed
+        )
+        self.access = AccessRoutes(
             engine, existing_person=self._existing_person, changed=self._changed
         )
         self.events = events_handler(self.hub, self.snapshot)

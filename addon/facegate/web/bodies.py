@@ -21,6 +21,7 @@ from facegate.identity.records import (
     NAME_MAX_LENGTH,
     birth_years,
 )
+from facegate.identity.validity import MAX_USES, Validity, Window, moment
 from facegate.plain_text import text_problem
 from facegate.vocabulary import ConsentMethod, CredentialKind, Method
 
@@ -112,6 +113,27 @@ Agree = Annotated[
     ),
 ]
 DoorId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+GroupId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def _moment(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            "must be a date or a date and time, e.g. 2026-12-24 or 2026-12-24T18:00 (an offset "
+            "such as +08:00 may follow; without one, the installation's time zone is meant)"
+        ) from None
+    return value
+
+
+Moment = Annotated[
+    str | None,
+    Field(max_length=40, json_schema_extra={"format": "date-time"}),
+    AfterValidator(_moment),
+]
 
 
 class Body(BaseModel):
@@ -129,15 +151,84 @@ class DoorMethodBody(Body):
     enabled: bool
 
 
-class PersonBody(Body):
-    refuses_extra_because = (
-        "R4: a person needs no ID-card number, title deed or phone number to get in, and "
-        "facegate has no place to store one"
-    )
+class ValidityFields(Body):
+    """When a person or a credential opens a door; nothing sent: always, without limit."""
+
+    valid_from: Moment = None
+    valid_until: Moment = None
+    max_uses: Annotated[int, Field(ge=1, le=MAX_USES)] | None = None
+    schedule: Annotated[
+        list[Window],
+        Field(
+            max_length=28,
+            description="Weekly windows in the installation's time zone; empty: any time.",
+        ),
+    ] = []
+
+    def validity(self, zone: dt.tzinfo | None) -> Validity:
+        """The limits sent, the moments read in the installation's time zone `zone`."""
+        return Validity(
+            valid_from=None if self.valid_from is None else moment(self.valid_from, zone),
+            valid_until=None
+            if self.valid_until is None
+            else moment(self.valid_until, zone, end=True),
+            max_uses=self.max_uses,
+            schedule=tuple(self.schedule),
+        )
+
+
+_NO_DOCUMENTS = (
+    "R4: a person needs no ID-card number, title deed or phone number to get in, and "
+    "facegate has no place to store one"
+)
+_GROUPS = Field(
+    max_length=64,
+    description='Access groups (ids); not sent: the "All doors" group while it exists; '
+    "empty: no door at all.",
+)
+
+
+class PersonBody(ValidityFields):
+    refuses_extra_because = _NO_DOCUMENTS
     name: Name
     birth_year: Annotated[int | None, AfterValidator(_birth_year)] = None
     minor: bool = False
     leaves_on: IsoDate = None
+    groups: Annotated[list[GroupId] | None, _GROUPS] = None
+
+
+class VisitorBody(ValidityFields):
+    """A visitor: a name, the groups of doors they may open and a code that ends."""
+
+    refuses_extra_because = _NO_DOCUMENTS
+    name: Name
+    groups: Annotated[list[GroupId], Field(min_length=1, max_length=64)]
+    valid_until: Annotated[
+        str,
+        Field(max_length=40, json_schema_extra={"format": "date-time"}),
+        AfterValidator(_moment),
+    ]
+    label: Annotated[
+        str, StringConstraints(max_length=LABEL_MAX_LENGTH), AfterValidator(_plain)
+    ] = ""
+
+
+class PersonGroupsBody(Body):
+    groups: Annotated[list[GroupId], Field(max_length=64)]
+
+
+class GroupBody(Body):
+    name: Name
+    doors: Annotated[list[DoorId], Field(max_length=1000)] = []
+    every_door: bool = False
+
+
+class GroupChangeBody(Body):
+    """Only what is sent changes."""
+
+    name: Name | None = None
+    doors: Annotated[list[DoorId], Field(max_length=1000)] | None = None
+    every_door: bool | None = None
 
 
 class PersonChangeBody(Body):
@@ -179,7 +270,7 @@ class ConsentRenewalBody(_Agreement):
 _VALUE_HINT = 'send a PIN as a string ("123456"), so leading zeros are kept'
 
 
-class CredentialBody(Body):
+class CredentialBody(ValidityFields):
     hints = {"value": _VALUE_HINT}
     kind: CredentialKind
     value: Annotated[

@@ -8,6 +8,7 @@ from aiohttp import web
 from facegate.web import body
 from facegate.web.bodies import CredentialBody, PresentedCredentialBody
 from facegate.web.body import fail
+from facegate.web.people import credential_ref
 from facegate.web.replies import PersonRoutes, call, reply
 
 
@@ -21,13 +22,11 @@ class CredentialRoutes(PersonRoutes):
             data.kind,
             data.value,
             data.label,
+            data.validity(self.engine.config.zone),
         )
         await self._changed("credentials", person_id)
         # Never the value: the store does not even hold it in clear.
-        return reply(
-            {"id": credential.id, "kind": credential.kind, "label": credential.label},
-            status=201,
-        )
+        return reply(credential_ref(credential), status=201)
 
     async def remove_credential(self, request: web.Request) -> web.Response:
         person_id = await self._existing_person(request)

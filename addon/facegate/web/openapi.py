@@ -12,7 +12,8 @@ from pydantic.json_schema import models_json_schema
 
 import facegate
 from facegate.web import schemas
-from facegate.web.routes import PATH_PARAMETERS, ROUTES, Route, Schema
+from facegate.web.route_table import PATH_PARAMETERS, Route, Schema
+from facegate.web.routes import ROUTES
 
 _ERRORS = {
     400: "bad input: the message says what is wrong",

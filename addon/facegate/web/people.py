@@ -10,7 +10,7 @@ from aiohttp import web
 
 from facegate.engine import Engine
 from facegate.errors import NotFoundError
-from facegate.identity.records import Consent, PersonOverview
+from facegate.identity.records import Consent, Credential, PersonOverview
 from facegate.web import body
 from facegate.web.bodies import PersonBody, PersonChangeBody
 from facegate.web.body import fail
@@ -51,9 +51,18 @@ def present(overview: PersonOverview, notice_version: str) -> dict[str, Any]:
         "needs_guardian": person.needs_guardian(),
         "consent": _consent_state(overview.consents, live, notice_version),
         "templates": overview.templates,
-        "credentials": [
-            {"id": c.id, "kind": c.kind, "label": c.label} for c in overview.credentials
-        ],
+        "credentials": [credential_ref(c) for c in overview.credentials],
+        "groups": overview.groups,
+    }
+
+
+def credential_ref(credential: Credential) -> dict[str, Any]:
+    """A credential as the API shows it: kind, label and validity, never its value."""
+    return {
+        "id": credential.id,
+        "kind": credential.kind,
+        "label": credential.label,
+        **credential.validity.to_json(),
     }
 
 
@@ -99,6 +108,8 @@ class PeopleRoutes(PersonRoutes):
             birth_year=data.birth_year,
             minor=data.minor,
             leaves_on=data.leaves_on,
+            groups=data.groups,
+            validity=data.validity(self.engine.config.zone),
         )
         await self._changed("person_created", person.id)
         return reply(await call(person_detail, self.engine, person.id), status=201)

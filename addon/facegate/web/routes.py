@@ -5,47 +5,10 @@ its answer. The app serves it (web/app.py) and the OpenAPI document is generated
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
-
 from facegate.notice import LANGUAGES
 from facegate.web import bodies, schemas
-
-Schema = dict[str, Any]
-
-PATH_PARAMETERS = {
-    "person_id": "a person's id",
-    "door": "a door id",
-    "credential_id": "a credential id",
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Query:
-    name: str
-    schema: Schema
-    description: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Route:
-    method: str
-    path: str
-    handler: str  # the attribute of the API object that answers, e.g. "people.create_person"
-    operation_id: str
-    summary: str
-    answer: type[BaseModel] | None  # None: no JSON answer (the WebSocket upgrade)
-    answer_says: str
-    status: int = 200
-    errors: tuple[int, ...] = ()
-    body: type[bodies.Body] | None = None
-    # A body that is not JSON (photos), described as OpenAPI content by hand.
-    raw_body: Schema | None = None
-    description: str | None = None
-    query: tuple[Query, ...] = ()
-
+from facegate.web.access_routes import ACCESS_ROUTES
+from facegate.web.route_table import Query, Route, Schema
 
 _PERSON = "/api/people/{person_id}"
 _IMAGE_BODY: Schema = {
@@ -121,7 +84,7 @@ ROUTES: tuple[Route, ...] = (
         '"snapshot", "notice_version", "doors", "people"}; then {"type": "decision", "event": '
         'AccessEvent} for every access decision and {"type": "state", "change": '
         '"person_created|person_updated|person_erased|consent_given|consent_renewed|'
-        'consent_withdrawn|templates|credentials|door", ...} for every change, and {"type": '
+        'consent_withdrawn|templates|credentials|door|groups", ...} for every change, and {"type": '
         '"camera", "camera", "online"} when a camera goes offline or comes back. A client that '
         "falls too far behind is closed with code 1013.",
     ),
@@ -364,4 +327,5 @@ ROUTES: tuple[Route, ...] = (
         answer=schemas.AuditVerdict,
         answer_says="the verdict",
     ),
+    *ACCESS_ROUTES,
 )

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from facegate.access.liveness import Verdict
 from facegate.audit_records import AuditEntry  # the record is its own schema
-from facegate.vocabulary import ConsentMethod, CredentialKind, Method, Reason, Result
+from facegate.vocabulary import ConsentMethod, CredentialKind, Method, Reason, Result, Weekday
 
 ConsentStatus = Literal["none", "live", "withdrawn", "expired", "needs_renewal"]
 
@@ -53,15 +53,31 @@ class ConsentState(Answer):
     current_notice: bool | None = None
 
 
-class CredentialRef(Answer):
-    """Kind and label only: the value is never returned."""
+class Window(Answer):
+    days: list[Weekday]
+    start: str
+    end: str
+
+
+class ValidityState(Answer):
+    """When this person or credential opens a door (wall-clock seconds; null: no limit)."""
+
+    valid_from: float | None = None
+    valid_until: float | None = None
+    max_uses: int | None = None
+    uses: int = 0
+    schedule: list[Window] = []
+
+
+class CredentialRef(ValidityState):
+    """Kind, label and validity only: the value is never returned."""
 
     id: str
     kind: CredentialKind
     label: str
 
 
-class PersonRecord(Answer):
+class PersonRecord(ValidityState):
     """A person as stored: a display name and what they chose, nothing that identifies them
     further (R4)."""
 
@@ -72,11 +88,13 @@ class PersonRecord(Answer):
     minor: bool
     leaves_on: str | None = Field(json_schema_extra={"format": "date"})
     disabled_methods: list[Method]
+    visitor: bool = Field(description="Holds only time-limited codes: no face, no consent.")
 
 
 class Person(PersonRecord):
-    """A person with their consent state, template count and credentials."""
+    """A person with their consent state, template count, credentials and access groups."""
 
+    groups: list[str] = Field(description="The ids of the access groups the person is in.")
     needs_guardian: bool
     consent: ConsentState
     templates: int
@@ -225,6 +243,7 @@ class Export(Answer):
     person: PersonRecord
     consents: list[Consent]
     credentials: list[CredentialRef]
+    groups: list[str]
     templates: list[TemplateRecord]
     audit: list[AuditEntry]
 
@@ -294,3 +313,28 @@ class OpenApiDocument(Answer):
     info: dict[str, Any]
     paths: dict[str, Any]
     components: dict[str, Any]
+
+
+class AccessGroup(Answer):
+    """A named set of doors; its members open those doors (and no others)."""
+
+    id: str
+    name: str
+    doors: list[str]
+    every_door: bool = Field(description="Every door, those configured later too.")
+    created_at: float
+    members: int
+
+
+class Groups(Answer):
+    groups: list[AccessGroup]
+
+
+class VisitorPass(Answer):
+    """The visitor, their code (shown this once, never stored in clear) and a message the host
+    can forward, in English and Simplified Chinese."""
+
+    person: Person
+    credential: CredentialRef
+    code: str
+    message: dict[str, str]
