@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the demo and the tests: Debian packages (mosquitto, ffmpeg, the
-# GStreamer RTSP server for Debian's own python3), a virtual environment with the engine, the
+# GStreamer RTSP server for Debian's own python3, Chromium and CJK fonts for the browser
+# tests), a virtual environment with the engine, the
 # pinned models (verified by SHA-256) and the demo's door-camera clip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(mosquitto ffmpeg npm strace python3-gi gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  chromium fonts-noto-cjk)  # the resident pages' tests drive Debian's Chromium (Playwright)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -39,6 +39,11 @@ KINDS = frozenset(
         "group_removed",
         "groups_changed",  # a person's groups
         "validity_changed",  # a person's or a credential's from / until, uses, hours
+        # identity/invitation_records.py: a resident's own way in to their pages
+        "invitation_created",
+        "invitation_revoked",
+        "invitation_used",
+        "consent_declined",  # the resident chose a PIN, card or phone key instead of a face
     }
 )
 

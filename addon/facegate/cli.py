@@ -31,7 +31,8 @@ def _run(args: argparse.Namespace) -> int:
     from facegate.config import load
     from facegate.engine import Engine
     from facegate.mqtt import MqttLink
-    from facegate.web.server import ApiServer
+    from facegate.web.app import change_notifier
+    from facegate.web.server import ApiServer, ResidentServer
 
     config = load(Path(args.config))
     link = MqttLink(
@@ -50,14 +51,22 @@ def _run(args: argparse.Namespace) -> int:
     link.start()
     engine.start()
     api: ApiServer | None = None
+    residents: ResidentServer | None = None
     try:
         api = ApiServer(engine, config.api.host, config.api.port)
         api.start()
         print(f"facegate: API at {api.url}/api; its token is in {api.token_path}", flush=True)
+        assert api.app is not None
+        residents = ResidentServer(
+            engine, config.residents.host, config.residents.port, change_notifier(api.app)
+        )
+        residents.start()
+        print(f"facegate: resident pages at {config.residents.url}", flush=True)
         stop.wait()
     finally:
-        if api is not None:
-            api.stop()
+        for server in (residents, api):
+            if server is not None:
+                server.stop()
         engine.stop()
         link.stop()
     return 0
@@ -67,6 +76,9 @@ def _demo(args: argparse.Namespace) -> int:
     from facegate.demo import demo_home, find_shared, prepare, run_demo
 
     models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
+    # Stopped from outside (a service manager, a test): unwind, so the camera server it started
+    # and its temporary data directory go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.prepare:
         scene = prepare(demo_home(), find_shared())
         print(f"demo clip ready: {scene.clip} ({scene.source})")

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +133,18 @@ def _person_withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _person_invite(args: argparse.Namespace) -> int:
+    from facegate.invitations import invite
+
+    with opened_store(args.config) as (config, store):
+        link = invite(store, config, args.person)
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(link.expires_at))
+    print(f"invitation for {args.person}, valid once until {until}:\n{link.url}")
+    if not args.no_qr:
+        link.qr().terminal(compact=True)
+    return 0
+
+
 def _notice(args: argparse.Namespace) -> int:
     with opened_store(args.config, create=True) as (config, store):
         notice = build_notice(config, store.groups())
@@ -191,12 +204,15 @@ def add_commands(
         ("export", _person_export, "everything held about the person, as JSON (R11)"),
         ("erase", _person_erase, "delete the person and all their data; prints a receipt (R7)"),
         ("withdraw", _person_withdraw, "withdraw face consent; templates deleted at once (R6)"),
+        ("invite", _person_invite, "a single-use link (and QR code) to the resident pages"),
     ):
         action = person_actions.add_parser(name, help=text)
         action.add_argument("--config", required=True)
         action.add_argument("--person", required=True, help="the person's id")
         if name == "export":
             action.add_argument("--out", help="write to this file (mode 0600), not stdout")
+        if name == "invite":
+            action.add_argument("--no-qr", action="store_true", help="the link only")
         action.set_defaults(handler=handler)
 
     notice = commands.add_parser("notice", help="the processing notice people are shown (R1)")

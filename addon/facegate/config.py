@@ -31,6 +31,7 @@ from facegate.config_fields import (
     matching,
 )
 from facegate.errors import ConfigError, FacegateError
+from facegate.identity.invitation_records import DEFAULT_INVITATION_HOURS, DEFAULT_SESSION_DAYS
 from facegate.identity.validity import time_zone
 from facegate.models import default_models_dir
 from facegate.rules import R4, face_alone, r4_methods_hint
@@ -73,6 +74,7 @@ DEFAULT_FAILURE_WINDOW_S = 60.0
 DEFAULT_LOCKOUT_S = 60.0
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8765
+DEFAULT_RESIDENTS_PORT = 8766
 
 
 class MqttConfig(Settings):
@@ -177,6 +179,26 @@ class ApiConfig(Settings):
     port: Port = DEFAULT_API_PORT
 
 
+class ResidentsConfig(Settings):
+    """The residents' own pages (web/resident/): a listener of their own, apart from the
+    administrator API. Loopback unless the operator opens it to the local network."""
+
+    host: Text = DEFAULT_API_HOST
+    port: Port = DEFAULT_RESIDENTS_PORT
+    # How phones reach the pages (invitation links and QR codes), e.g.
+    # https://door.home.arpa:8766; unset: http://<host>:<port>.
+    base_url: (
+        Annotated[str, matching(r"https?://[^/?#\s]+", "must be http(s)://host[:port]")] | None
+    ) = None
+    invitation_hours: Annotated[float, Field(gt=0, le=720)] = DEFAULT_INVITATION_HOURS
+    session_days: Annotated[float, Field(gt=0, le=365)] = DEFAULT_SESSION_DAYS
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return self.base_url or f"http://{host}:{self.port}"
+
+
 class VisionConfig(Settings):
     """The vision stage every camera shares (vision_stage.py)."""
 
@@ -248,6 +270,7 @@ class Config(Settings):
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    residents: ResidentsConfig = Field(default_factory=ResidentsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     vision: VisionConfig = Field(default_factory=VisionConfig)
     # Schedules are read on this zone's wall clock (an IANA name); unset: the machine's own.

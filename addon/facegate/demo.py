@@ -35,6 +35,7 @@ from facegate.errors import FacegateError
 from facegate.mqtt import MqttLink
 from facegate.simulated_camera import RtspServer
 from facegate.vision.types import Image
+from facegate.web.server import ResidentServer
 
 LOCK_TOPIC = "demo/front_door_lock/set"
 HAMILTON = Path("data/faces/video/face_recognition/short_hamilton_clip.mp4")
@@ -238,6 +239,22 @@ def _enrol_resident(engine: Engine, scene: Scene) -> None:
     print(f"  pin   : {scene.person_name} also has a PIN (never stored in clear)", flush=True)
 
 
+def _resident_pages(engine: Engine) -> ResidentServer:
+    """The resident pages beside the looping demo, and an invitation for a demo resident: open
+    it in a browser (or scan the QR code on this machine) to consent, set a PIN, and so on."""
+    from facegate.invitations import invite
+
+    residents = engine.config.residents
+    pages = ResidentServer(engine, residents.host, 0)
+    pages.start()
+    person = engine.store.add_person("Demo resident")
+    link = invite(engine.store, engine.config, person.id, base_url=pages.url)
+    print(f"  pages : resident pages at {pages.url}; an invitation for {person.name}:", flush=True)
+    print(f"          {link.url}", flush=True)
+    link.qr().terminal(compact=True)
+    return pages
+
+
 def run_demo(
     *, models_dir: Path, once: bool, mqtt_host: str | None, mqtt_port: int, seconds: float | None
 ) -> int:
@@ -272,6 +289,7 @@ def run_demo(
         link.start()
         watcher: LockWatcher | None = None
         engine: Engine | None = None
+        pages: ResidentServer | None = None
         try:
             # Inside the try: a missing model must not leave the camera server running.
             watcher = LockWatcher(mqtt_host, mqtt_port)
@@ -285,6 +303,7 @@ def run_demo(
             if once:
                 engine.wait_for_end(timeout=120)
             else:
+                pages = _resident_pages(engine)
                 engine.wait_for_end(timeout=seconds)
             if not any(d["result"] == "granted" for d in decisions):
                 # The face did not open the door: the resident types their PIN, as at a keypad.
@@ -292,6 +311,8 @@ def run_demo(
                 engine.present_credential("front_door", "pin", DEMO_PIN)
             time.sleep(0.5)  # lets the last lock command reach the watcher
         finally:
+            if pages is not None:
+                pages.stop()
             if engine is not None:
                 engine.stop()
             if watcher is not None:
@@ -300,20 +321,21 @@ def run_demo(
             rtsp.stop()
             if broker is not None:
                 broker.stop()
+    return _summary(decisions, watcher)
+
+
+def _summary(decisions: list[Mapping[str, object]], watcher: LockWatcher | None) -> int:
+    received = watcher.received if watcher is not None else []
     granted = [d for d in decisions if d["result"] == "granted"]
     print(
         f"facegate demo: {len(decisions)} decision(s), {len(granted)} granted, "
-        f"{len(watcher.received)} lock command(s) received",
+        f"{len(received)} lock command(s) received",
         flush=True,
     )
     print(
         json.dumps(
-            {
-                "decisions": len(decisions),
-                "granted": len(granted),
-                "lock_commands": len(watcher.received),
-            }
+            {"decisions": len(decisions), "granted": len(granted), "lock_commands": len(received)}
         ),
         flush=True,
     )
-    return 0 if granted and watcher.received else 1
+    return 0 if granted and received else 1

@@ -115,3 +115,23 @@ def test_a_visitor_code_is_printed_once_and_opens_only_its_group_s_doors(tmp_pat
     assert _admit(config, person.id, "gate", credential.id) == "used_up"
     endless = facegate("visitor", "add", "--config", config, "--name", "Guest", "--group", gate)
     assert endless.returncode != 0 and "--until" in endless.stderr
+
+
+def test_an_invitation_link_and_its_qr_code_from_the_command_line(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    store = IdentityStore(load(Path(config)).data_dir)
+    person = store.add_person("Li Wei").id
+    store.close()
+    made = facegate("person", "invite", "--config", config, "--person", person)
+    assert made.returncode == 0, made.stderr
+    url = next(w for w in made.stdout.split() if w.startswith("http"))
+    assert url.startswith("http://127.0.0.1:8766/invite/") and len(url.rsplit("/", 1)[1]) >= 43
+    assert "█" in made.stdout  # the QR code, drawn in the terminal
+    store = IdentityStore(load(Path(config)).data_dir)
+    try:
+        session, _token = store.redeem(url.rsplit("/", 1)[1])
+        assert session.person_id == person
+    finally:
+        store.close()
+    unknown = facegate("person", "invite", "--config", config, "--person", "nobody")
+    assert unknown.returncode != 0 and "no person with id nobody" in unknown.stderr

@@ -154,7 +154,7 @@ def test_openapi_document_lists_every_route_the_app_has(env: Env) -> None:
         for method in operations
     }
     assert served == described
-    assert len(served) == 31
+    assert len(served) == 33
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert operation["summary"] and operation["operationId"], (method, path)

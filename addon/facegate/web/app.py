@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from facegate.web.error_table import error_response
 from facegate.web.event_stream import EventHub, events_handler
 from facegate.web.faces import FaceEnrolment
 from facegate.web.health import engine_health
+from facegate.web.invitation_routes import InvitationRoutes
 from facegate.web.openapi import build_spec
 from facegate.web.people import PeopleRoutes, everyone, person_summary
 from facegate.web.replies import call, error_reply, reply
@@ -77,6 +79,21 @@ def create_app(
     app.on_shutdown.append(api.on_shutdown)
     app.on_cleanup.append(api.on_cleanup)
     return app
+
+
+def change_notifier(app: web.Application) -> Callable[[str, str], None]:
+    """For the resident pages (another listener): their changes reach this API's event stream,
+    so Home Assistant sees a consent given or a PIN set on a phone at once."""
+    engine, hub = app[ENGINE], app[HUB]
+
+    def changed(change: str, person_id: str) -> None:
+        try:
+            person = person_summary(engine, person_id)
+        except FacegateError:
+            person = None  # erased
+        hub.state_threadsafe(change, person_id=person_id, person=person)
+
+    return changed
 
 
 def _guard(token: str) -> Middleware:
@@ -149,6 +166,9 @@ class _Api:
             engine, existing_person=self._existing_person, changed=self._changed
         )
         self.access = AccessRoutes(
+            engine, existing_person=self._existing_person, changed=self._changed
+        )
+        self.invitations = InvitationRoutes(
             engine, existing_person=self._existing_person, changed=self._changed
         )
         self.events = events_handler(self.hub, self.snapshot)

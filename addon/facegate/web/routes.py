@@ -8,6 +8,7 @@ from __future__ import annotations
 from facegate.notice import LANGUAGES
 from facegate.web import bodies, schemas
 from facegate.web.access_routes import ACCESS_ROUTES
+from facegate.web.invitation_routes import INVITATION_ROUTES
 from facegate.web.route_table import Query, Route, Schema
 
 _PERSON = "/api/people/{person_id}"
@@ -328,4 +329,5 @@ ROUTES: tuple[Route, ...] = (
         answer_says="the verdict",
     ),
     *ACCESS_ROUTES,
+    *INVITATION_ROUTES,
 )

@@ -338,3 +338,15 @@ class VisitorPass(Answer):
     credential: CredentialRef
     code: str
     message: dict[str, str]
+
+
+class InvitationLink(Answer):
+    """A link to the resident pages for one person, shown once, and its QR code (SVG)."""
+
+    url: str
+    expires_at: float
+    qr_svg: str
+
+
+class InvitationsRevoked(Answer):
+    revoked: int

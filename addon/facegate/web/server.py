@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -27,6 +28,9 @@ STOP_TIMEOUT_S = 5.0
 
 
 class ApiServer:
+    what = "the API"
+    needs_token = True  # the administrator API; the resident pages have sessions instead
+
     def __init__(
         self,
         engine: Engine,
@@ -38,7 +42,9 @@ class ApiServer:
         self.engine = engine
         self.host = host
         self.port = port  # 0 picks a free port; the real one is here after start()
-        self.token = token if token is not None else load_or_create_token(engine.config.data_dir)
+        if token is None and self.needs_token:
+            token = load_or_create_token(engine.config.data_dir)
+        self.token = token or ""
         self.token_path: Path = token_path(engine.config.data_dir)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -52,24 +58,27 @@ class ApiServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def _make_app(self) -> web.Application:
+        return create_app(self.engine, self.token)
+
     def start(self) -> None:
         if self._thread is not None:
-            raise FacegateError("the API server is already running")
+            raise FacegateError(f"{self.what} is already running")
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(target=self._run, name="api", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S):
             self.stop()
-            raise FacegateError(f"the API server did not start within {START_TIMEOUT_S:.0f} s")
+            raise FacegateError(f"{self.what} did not start within {START_TIMEOUT_S:.0f} s")
         error = self._take_error()
         if error is not None:
             self._thread.join(STOP_TIMEOUT_S)
             self._thread = None
             raise FacegateError(
-                f"the API cannot listen on {self.host}:{self.port}: {error}"
+                f"{self.what} cannot listen on {self.host}:{self.port}: {error}"
             ) from error
-        _LOGGER.info("API listening on %s", self.url)
+        _LOGGER.info("%s listening on %s", self.what, self.url)
 
     def _take_error(self) -> BaseException | None:
         error, self._error = self._error, None
@@ -105,7 +114,7 @@ class ApiServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        app = self.app = create_app(self.engine, self.token)
+        app = self.app = self._make_app()
         runner = web.AppRunner(app, shutdown_timeout=STOP_TIMEOUT_S, access_log=None)
         await runner.setup()
         listener: asyncio.Server | None = None
@@ -124,3 +133,25 @@ class ApiServer:
             if listener is not None:
                 listener.close()
             await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1.0)
+
+
+class ResidentServer(ApiServer):
+    """The residents' pages on their own listener (web/resident/), apart from the API."""
+
+    what = "the resident pages"
+    needs_token = False
+
+    def __init__(
+        self,
+        engine: Engine,
+        host: str,
+        port: int,
+        changed: Callable[[str, str], None] | None = None,
+    ) -> None:
+        super().__init__(engine, host, port)
+        self._changed = changed
+
+    def _make_app(self) -> web.Application:
+        from facegate.web.resident.pages import create_resident_app
+
+        return create_resident_app(self.engine, self._changed)

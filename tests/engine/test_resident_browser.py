@@ -1,0 +1,244 @@
+"""The resident journeys in a real browser: Debian's headless Chromium driven by Playwright
+(`executable_path`, no browser download) on a phone-sized screen, against the real engine with
+a real RTSP door camera and mosquitto. Every request the pages make is recorded: none may go
+to another origin (R9). Screenshots of each step go to $FACEGATE_SCREENSHOTS when set (the
+README's come from there), else to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest_api import Env
+from facegate.clip import build_clip
+from facegate.simulated_camera import RtspServer
+from facegate.web.server import ResidentServer
+
+pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+PIN = "482913"
+
+
+class Journey:
+    """One resident's phone: a Chromium page, the requests it made, its screenshots."""
+
+    def __init__(self, browser: Any, base: str, locale: str, shots: Path, name: str) -> None:
+        self.base = base
+        self.context = browser.new_context(
+            viewport=PHONE, locale=locale, is_mobile=True, has_touch=True, device_scale_factor=2
+        )
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.shots, self.name, self.step = shots, name, 0
+
+    def shot(self, what: str) -> None:
+        self.step += 1
+        self.page.screenshot(path=str(self.shots / f"{self.name}-{self.step}-{what}.png"))
+
+    def foreign(self) -> list[str]:
+        return [url for url in self.requests if not url.startswith(self.base)]
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    """Playwright, once per module (its sync API cannot be started twice at a time)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: scripts/setup.sh installs Debian's chromium")
+    with playwright.sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(driver: Any) -> Iterator[Any]:
+    launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    where = Path(os.environ.get("FACEGATE_SCREENSHOTS") or tmp_path / "screens")
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+@pytest.fixture(scope="module")
+def obama_clip(tmp_path_factory, faces) -> Path:
+    out = tmp_path_factory.mktemp("clips") / "obama.mp4"
+    photos = [faces / "enroll/barack_obama/obama2.jpg", faces / "enroll/barack_obama/obama3.jpg"]
+    return build_clip(photos, out, seconds=3.0, fps=10, blank_seconds=1.0)
+
+
+def _pages(env: Env) -> tuple[ResidentServer, str]:
+    server = ResidentServer(env.engine, "localhost", 0)
+    server.start()
+    return server, f"http://localhost:{server.port}"
+
+
+def _invitation(env: Env, name: str, base: str) -> str:
+    person = env.person(name)
+    url = env.api.post(f"/api/people/{person}/invitation").data["url"]
+    return base + "/invite/" + url.rsplit("/invite/", 1)[1]
+
+
+def test_r2_a_resident_consents_and_enrols_on_the_phone_and_the_door_opens(
+    make_env, obama_clip: Path, browser: Any, shots: Path, faces: Path
+) -> None:
+    camera = RtspServer(obama_clip, loop=True).start()
+    env: Env = make_env(camera.url)
+    decisions: list[dict[str, Any]] = []
+    env.engine.add_listener(lambda event: decisions.append(dict(event)))
+    server, base = _pages(env)
+    try:
+        phone = Journey(browser, base, "zh-CN", shots, "zh-Hans-face")
+        page = phone.page
+        page.goto(_invitation(env, "Barack Obama", base))
+        phone.shot("invitation")
+        page.get_by_role("button", name="在这部手机上打开我的页面").click()
+        phone.shot("welcome")
+        page.get_by_role("link", name="继续").click()
+        assert "目的" in page.content()
+        phone.shot("notice")
+        page.get_by_role("link", name="继续").click()
+        agree = page.get_by_label("我同意按告知")
+        assert not agree.is_checked()  # nothing pre-ticked (R2)
+        phone.shot("consent")
+        agree.check()
+        page.get_by_label("请输入您的姓名作为签名").fill("Barack Obama")
+        page.get_by_role("button", name="我同意——使用刷脸开门").click()
+        phone.shot("face")
+        page.get_by_label("您的人脸照片").set_input_files(
+            [str(faces / "enroll/barack_obama/obama.jpg")]
+        )
+        page.get_by_role("button", name="登记").click()
+        assert "已登记 1 张照片" in page.content(), page.content()
+        phone.shot("enrolled")
+        # The door camera's stream: the resident is let in by face.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            d["door"] == "front_door" and d["result"] == "granted" for d in decisions
+        ):
+            time.sleep(0.2)
+        granted = [d for d in decisions if d["result"] == "granted"]
+        assert granted and granted[0]["person"]["name"] == "Barack Obama"
+        assert granted[0]["method"] == "face"
+        assert phone.foreign() == []
+    finally:
+        server.stop()
+        camera.stop()
+
+
+def test_r4_a_resident_declines_the_face_and_opens_the_door_with_a_pin(
+    env: Env, browser: Any, shots: Path
+) -> None:
+    server, base = _pages(env)
+    try:
+        phone = Journey(browser, base, "en-GB", shots, "en-pin")
+        page = phone.page
+        page.goto(_invitation(env, "Wang Fang", base))
+        page.get_by_role("button", name="Open my page on this phone").click()
+        page.get_by_role("link", name="Continue").click()
+        page.get_by_role("link", name="Continue").click()
+        page.get_by_role("button", name="No thanks — give me a PIN").click()
+        assert "No face will be used" in page.content()
+        phone.shot("declined")
+        page.get_by_label("New PIN").fill(PIN)
+        page.get_by_label("The same PIN again").fill(PIN)
+        page.get_by_role("button", name="Save the PIN").click()
+        assert "Your PIN is set." in page.content()
+        phone.shot("home")
+        event = env.engine.present_credential("lobby", "pin", PIN)
+        assert (event["result"], event["person"]["name"]) == ("granted", "Wang Fang")
+        # Then the resident erases everything: the door stops opening, the page says so.
+        page.get_by_role("link", name="My data and my rights").click()
+        phone.shot("my-data")
+        page.get_by_role("link", name="Erase everything about me").click()
+        page.get_by_label("I understand: erase everything about me").check()
+        page.get_by_role("button", name="Erase now").click()
+        assert "Deletion receipt" in page.content()
+        phone.shot("receipt")
+        assert env.engine.present_credential("lobby", "pin", PIN)["reason"] == "unknown"
+        page.goto(base + "/")
+        assert "Please open the invitation link" in page.content()
+        assert phone.foreign() == []
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def camera_feed(tmp_path_factory, faces) -> Path:
+    """What the phone's camera sees: a still photo of the resident as a Y4M video, the form
+    Chromium's fake capture device plays."""
+    out = tmp_path_factory.mktemp("camera") / "obama.y4m"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-loop", "1", "-i",
+         str(faces / "enroll/barack_obama/obama.jpg"), "-t", "2", "-r", "10",
+         "-vf", "scale=640:480:force_original_aspect_ratio=decrease,"
+         "pad=640:480:(ow-iw)/2:(oh-ih)/2", "-pix_fmt", "yuv420p", str(out)],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    return out
+
+
+def test_r10_a_resident_enrols_with_the_phone_s_camera_and_the_door_opens(
+    make_env, obama_clip: Path, camera_feed: Path, shots: Path, driver: Any
+) -> None:
+    camera = RtspServer(obama_clip, loop=True).start()
+    env: Env = make_env(camera.url)
+    decisions: list[dict[str, Any]] = []
+    env.engine.add_listener(lambda event: decisions.append(dict(event)))
+    server, base = _pages(env)
+    fake_camera = [
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera_feed}",
+    ]
+    browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + fake_camera)
+    try:
+        phone = Journey(browser, base, "en-GB", shots, "en-camera")
+        phone.context.grant_permissions(["camera"], origin=base)
+        page = phone.page
+        page.goto(_invitation(env, "Barack Obama", base))
+        page.get_by_role("button", name="Open my page on this phone").click()
+        page.goto(base + "/consent")
+        page.get_by_label("I agree that my face is processed").check()
+        page.get_by_label("Type your full name as your signature").fill("Barack Obama")
+        page.get_by_role("button", name="I agree — use my face").click()
+        take = page.get_by_role("button", name="Take 3 photos with the camera")
+        take.click()
+        page.wait_for_selector("text=Photo 2 of 3", timeout=15_000)
+        phone.shot("camera")
+        page.wait_for_selector("text=3 photo(s) enrolled", timeout=30_000)
+        phone.shot("enrolled")
+        person = env.engine.store.people()[0].id
+        assert env.engine.store.template_count(person) == 3
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(d["result"] == "granted" for d in decisions):
+            time.sleep(0.2)
+        granted = [d for d in decisions if d["result"] == "granted"]
+        assert granted and granted[0]["person"]["id"] == person
+        assert phone.foreign() == []
+    finally:
+        browser.close()
+        server.stop()
+        camera.stop()

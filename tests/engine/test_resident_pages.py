@@ -1,0 +1,352 @@
+"""The resident's own pages, as a phone sees them: the real engine and its keypad door on a real
+mosquitto, the administrator API, and the resident pages on their own listener, visited by an
+HTTP client that keeps cookies like a browser (no JavaScript is needed by any page)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest_api import Env
+from facegate.web.server import ResidentServer
+
+pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
+
+PIN = "482913"
+
+
+@dataclass
+class Page:
+    status: int
+    text: str
+    headers: Any
+
+    def csrf(self) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.text)
+        assert found, "no form on the page"
+        return found.group(1)
+
+
+class Phone:
+    """A browser without JavaScript: cookies kept, forms posted, language asked for."""
+
+    def __init__(self, base: str, language: str = "en") -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.language = language
+
+    def request(
+        self, path: str, data: bytes | None = None, content_type: str | None = None
+    ) -> Page:
+        request = urllib.request.Request(self.base + path, data=data)
+        request.add_header("Accept-Language", self.language)
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return Page(response.status, response.read().decode(), response.headers)
+        except urllib.error.HTTPError as error:
+            return Page(error.code, error.read().decode(), error.headers)
+
+    def get(self, path: str) -> Page:
+        return self.request(path)
+
+    def post(self, path: str, fields: dict[str, str]) -> Page:
+        body = urllib.parse.urlencode(fields).encode()
+        return self.request(path, body, "application/x-www-form-urlencoded")
+
+    def upload(self, path: str, csrf: str, photos: list[Path]) -> Page:
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
+            f"{csrf}\r\n".encode()
+        ]
+        for photo in photos:
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+                f'filename="{photo.name}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+                + photo.read_bytes()
+                + b"\r\n"
+            )
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.request(path, b"".join(parts), f"multipart/form-data; boundary={boundary}")
+
+    def cookie(self, name: str) -> http.cookiejar.Cookie | None:
+        return next((c for c in self.jar if c.name == name), None)
+
+
+@pytest.fixture
+def pages(env: Env) -> Iterator[str]:
+    server = ResidentServer(env.engine, "127.0.0.1", 0)
+    server.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
+
+
+def _invite(env: Env, person_id: str) -> str:
+    reply = env.api.post(f"/api/people/{person_id}/invitation")
+    assert reply.status == 201, reply
+    assert reply.data["qr_svg"].startswith("<svg")
+    return "/invite/" + reply.data["url"].rsplit("/invite/", 1)[1]
+
+
+def _opened(env: Env, pages: str, name: str = "Li Wei", lang: str = "en", **fields: Any) -> Phone:
+    phone = Phone(pages, lang)
+    link = _invite(env, env.person(name, **fields))
+    assert phone.get(link).status == 200
+    welcome = phone.post(link, {})
+    assert welcome.status == 200, welcome.text
+    return phone
+
+
+def test_r2_a_resident_consents_on_their_own_phone_and_sets_a_pin(env: Env, pages: str) -> None:
+    person_id = env.person("Li Wei")
+    link = _invite(env, person_id)
+    phone = Phone(pages, "zh-CN,zh;q=0.9")
+    opened = phone.get(link)
+    # Opening the link spends nothing (a chat app's preview must not use it up): a button does.
+    assert opened.status == 200 and phone.cookie("fg_session") is None
+    assert "只能使用一次" in opened.text and '<form method="post"' in opened.text
+    welcome = phone.post(link, {})
+    assert (
+        welcome.status == 200
+        and "Li Wei\uff0c您好" in welcome.text
+        and 'lang="zh-Hans"' in welcome.text
+    )
+    cookie = phone.cookie("fg_session")
+    assert cookie is not None and cookie.has_nonstandard_attr("HttpOnly")
+    assert "SameSite=Strict" in welcome.headers.get("Set-Cookie", "")
+    assert welcome.headers["Referrer-Policy"] == "same-origin"
+
+    notice = phone.get("/notice")
+    assert env.notice in notice.text and "目的" in notice.text
+    assert "notice_shown" in env.audit_kinds()
+    form = phone.get("/consent")
+    # Nothing pre-ticked (R2), and declining is a button of the same kind as agreeing.
+    assert re.search(r'<input type="checkbox" id="agree" name="agree" value="yes">', form.text)
+    assert "checked" not in form.text
+    assert form.text.count('<button type="submit" name="choice"') == 2
+    unticked = phone.post(
+        "/consent",
+        {"csrf": form.csrf(), "notice_version": env.notice, "signer": "李伟", "choice": "agree"},
+    )
+    assert "操作未成功" in unticked.text and env.engine.store.live_consent(person_id) is None
+    agreed = phone.post(
+        "/consent",
+        {"csrf": form.csrf(), "notice_version": env.notice, "signer": "李伟", "agree": "yes",
+         "choice": "agree"},
+    )  # fmt: skip
+    assert agreed.status == 200 and "登记人脸" in agreed.text
+    consent = env.engine.store.live_consent(person_id)
+    assert consent is not None and (consent.signer, consent.method) == ("李伟", "signed_name")
+    assert consent.entered_by is None  # the resident's own act, entered by nobody else
+
+    pin_form = phone.get("/pin")
+    differ = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": PIN, "pin_again": "482914"})
+    assert "两次输入的密码不一致" in differ.text
+    weak = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": "123456", "pin_again": "123456"})
+    assert "操作未成功" in weak.text and "PIN" in weak.text
+    saved = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": PIN, "pin_again": PIN})
+    assert "密码已设置" in saved.text and PIN not in saved.text
+    event = env.engine.present_credential("lobby", "pin", PIN)
+    assert (event["result"], event["person"]) == ("granted", {"id": person_id, "name": "Li Wei"})
+    # A second PIN replaces the first.
+    again = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": "693827", "pin_again": "693827"})
+    assert "密码已设置" in again.text
+    assert env.engine.present_credential("lobby", "pin", PIN)["reason"] == "unknown"
+    assert [c.kind for c in env.engine.store.credentials(person_id)] == ["pin"]
+    # The language switch is remembered.
+    english = phone.get("/?lang=en")
+    assert "Your door access" in english.text and "Lobby" in english.text
+    assert "Your door access" in phone.get("/").text
+
+
+def test_r2_declining_the_face_leads_to_a_pin_and_is_on_record(env: Env, pages: str) -> None:
+    phone = _opened(env, pages, "Wang Fang")
+    person_id = env.engine.store.people()[0].id
+    form = phone.get("/consent")
+    declined = phone.post(
+        "/consent", {"csrf": form.csrf(), "notice_version": env.notice, "choice": "decline"}
+    )
+    assert "No face will be used" in declined.text and 'name="pin"' in declined.text
+    assert env.engine.store.consents(person_id) == []
+    assert "consent_declined" in env.audit_kinds()
+
+
+def test_r3_a_child_s_consent_is_given_by_a_guardian(env: Env, pages: str) -> None:
+    phone = _opened(env, pages, "Chen Xiaoming", minor=True)
+    person_id = env.engine.store.people()[0].id
+    form = phone.get("/consent")
+    assert "under 14" in form.text and 'name="guardian"' in form.text
+    fields = {"csrf": form.csrf(), "notice_version": env.notice, "agree": "yes", "choice": "agree"}
+    alone = phone.post("/consent", {**fields, "signer": "Chen Xiaoming"})
+    assert "R3" in alone.text and env.engine.store.live_consent(person_id) is None
+    phone.post("/consent", {**fields, "signer": "Chen Hua", "guardian": "Chen Hua"})
+    consent = env.engine.store.live_consent(person_id)
+    assert consent is not None and consent.guardian == "Chen Hua"
+
+
+def test_r7_a_resident_exports_then_erases_and_the_door_and_the_link_stop(
+    env: Env, pages: str
+) -> None:
+    person_id = env.person("Zhao Min")
+    link = _invite(env, person_id)
+    phone = Phone(pages)
+    phone.post(link, {})
+    form = phone.get("/pin")
+    phone.post("/pin", {"csrf": form.csrf(), "pin": PIN, "pin_again": PIN})
+    export = phone.get("/data/export")
+    assert export.headers["Content-Disposition"].startswith("attachment")
+    document = json.loads(export.text)
+    assert document["person"]["name"] == "Zhao Min" and PIN not in export.text
+    erase = phone.get("/data/erase")
+    unconfirmed = phone.post("/data/erase", {"csrf": erase.csrf()})
+    assert unconfirmed.status == 200 and env.engine.store.people()
+    receipt = phone.post("/data/erase", {"csrf": erase.csrf(), "confirm": "yes"})
+    assert "Deletion receipt" in receipt.text and "credentials 1" in receipt.text
+    assert env.engine.store.people() == []
+    assert env.engine.present_credential("lobby", "pin", PIN)["reason"] == "unknown"
+    assert phone.get("/").status == 401  # the session went with the person
+    assert phone.get(link).status == 410
+
+
+def test_an_expired_reused_replaced_or_forged_invitation_is_refused(env: Env, pages: str) -> None:
+    person_id = env.person("Li Wei")
+    link = _invite(env, person_id)
+    preview = Phone(pages)
+    assert preview.get(link).status == 200 and preview.get(link).status == 200
+    assert Phone(pages).post(link, {}).status == 200
+    reused = Phone(pages).get(link)
+    assert reused.status == 410 and "already used" in reused.text
+    assert Phone(pages).post(link, {}).status == 410
+    first, second = _invite(env, person_id), _invite(env, person_id)
+    replaced = Phone(pages).get(first)
+    assert replaced.status == 410 and "replaced" in replaced.text
+    assert Phone(pages).post(second, {}).status == 200
+    _invitation, token = env.engine.store.invite(person_id, hours=0.5 / 3600)
+    time.sleep(0.6)
+    expired = Phone(pages).get(f"/invite/{token}")
+    assert expired.status == 410 and "expired" in expired.text
+    forged = Phone(pages).get("/invite/" + "A" * 43)
+    assert forged.status == 410 and "not valid" in forged.text
+    # An address that keeps trying is refused for a while.
+    phone = Phone(pages)
+    statuses = [phone.get(f"/invite/guess{i}").status for i in range(12)]
+    assert statuses[-1] == 429 and 410 in statuses
+    kinds = env.audit_kinds()
+    assert kinds.count("invitation_used") == 2 and "invitation_created" in kinds
+
+
+def test_every_form_needs_the_session_s_own_csrf_token(env: Env, pages: str) -> None:
+    phone = _opened(env, pages, "Li Wei")
+    other = _opened(env, pages, "Wang Fang")
+    foreign = other.get("/pin").csrf()
+    for token in ("", foreign):
+        refused = phone.post("/pin", {"csrf": token, "pin": PIN, "pin_again": PIN})
+        assert refused.status == 403 and "expired" in refused.text
+    assert all(
+        c.kind != "pin"
+        for p in env.engine.store.people()
+        for c in env.engine.store.credentials(p.id)
+    )
+    assert Phone(pages).get("/data").status == 401  # no session, no page
+    # A form posted from another site is refused, even with the right token.
+    request = urllib.request.Request(
+        pages + "/pin",
+        data=urllib.parse.urlencode(
+            {"csrf": phone.get("/pin").csrf(), "pin": PIN, "pin_again": PIN}
+        ).encode(),
+        headers={
+            "Origin": "http://evil.example",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        phone.opener.open(request, timeout=10)
+    assert refused.value.code == 403
+
+
+def test_r9_the_pages_load_nothing_from_another_origin(env: Env, pages: str) -> None:
+    phone = _opened(env, pages, "Li Wei")
+    invitation = _invite(env, env.engine.store.add_person("Wang Fang").id)
+    for path in (invitation, "/", "/notice", "/consent", "/pin", "/data", "/data/erase", "/face"):
+        page = phone.get(path)
+        assert page.status == 200, path
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+        for link in re.findall(r'(?:src|href|action)="([^"]*)"', page.text):
+            assert link == "" or link.startswith(("/", "?", "#")), (path, link)
+    assert phone.get("/static/style.css").status == 200
+
+
+def test_r10_a_face_is_enrolled_from_photos_on_the_phone(env: Env, pages: str, faces: Path) -> None:
+    phone = _opened(env, pages, "Barack Obama")
+    person_id = env.engine.store.people()[0].id
+    form = phone.get("/consent")
+    phone.post(
+        "/consent",
+        {"csrf": form.csrf(), "notice_version": env.notice, "agree": "yes",
+         "signer": "Barack Obama", "choice": "agree"},
+    )  # fmt: skip
+    photos = [faces / "enroll/barack_obama/obama.jpg", faces / "enroll/barack_obama/obama2.jpg"]
+    done = phone.upload("/face", phone.get("/face").csrf(), photos)
+    assert done.status == 200 and "2 photo(s) enrolled" in done.text, done.text
+    assert env.engine.store.template_count(person_id) == 2
+    # Somebody else's photo among them refuses the lot, saying which.
+    mixed = phone.upload(
+        "/face", phone.get("/face").csrf(), [photos[0], faces / "enroll/joe_biden/biden.jpg"]
+    )
+    assert "did not work" in mixed.text and env.engine.store.template_count(person_id) == 2
+
+
+def test_the_looping_demo_invites_a_resident_whose_pages_open(models_dir: Path) -> None:
+    """`facegate demo` without --once keeps running after the clip and prints an invitation
+    link (and its QR code) for a demo resident; the link opens their pages."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "facegate.cli", "demo", "--seconds", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        deadline, link, camera = time.monotonic() + 90, None, None
+        while link is None and time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            assert line, "the demo ended before it printed an invitation"
+            found = re.search(r"(http://127\.0\.0\.1:\d+)(/invite/\S+)", line)
+            if found:
+                link = found.groups()
+            if started := re.search(r"camera: rtsp://127\.0\.0\.1:(\d+)/", line):
+                camera = started.group(1)
+        assert link is not None
+        phone = Phone(link[0])
+        assert "Welcome, Demo resident" in phone.get(link[1]).text
+        welcome = phone.post(link[1], {})
+        assert welcome.status == 200 and "Face unlock is optional" not in welcome.text
+        assert phone.get("/").status == 200
+        assert demo.poll() is None  # still running, the door still watched
+    finally:
+        demo.terminate()
+        demo.wait(20)
+    # It unwound: the camera server it started is gone too.
+    assert camera is not None
+    left = subprocess.run(
+        ["pgrep", "-f", f"simulated_camera_server.py .*--port {camera} "],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert left.stdout == ""
