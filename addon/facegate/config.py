@@ -141,6 +141,9 @@ class DoorConfig(Settings):
     # A face decision needs the window's frames to be judged alive (R12); "off" accepts a
     # photo held up to the camera, and the engine says so at every start.
     liveness: LivenessMode = DEFAULT_LIVENESS
+    # A phone key opens this door only from the local network (a private or loopback address)
+    # unless this is on: a stolen unlocked phone far away should not open the front door.
+    phone_anywhere: bool = False
 
     @property
     def checks_liveness(self) -> bool:
@@ -192,11 +195,22 @@ class ResidentsConfig(Settings):
     ) = None
     invitation_hours: Annotated[float, Field(gt=0, le=720)] = DEFAULT_INVITATION_HOURS
     session_days: Annotated[float, Field(gt=0, le=365)] = DEFAULT_SESSION_DAYS
+    # HTTPS with this certificate and key (e.g. the one Home Assistant uses): phone keys need
+    # a secure context and a host name (WebAuthn refuses IP addresses).
+    tls_cert: ResolvedPath | None = None
+    tls_key: ResolvedPath | None = None
+
+    @model_validator(mode="after")
+    def _certificate_and_key(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both, or neither")
+        return self
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return self.base_url or f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_cert is not None else "http"
+        return self.base_url or f"{scheme}://{host}:{self.port}"
 
 
 class VisionConfig(Settings):

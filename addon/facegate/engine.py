@@ -314,13 +314,21 @@ class Engine:
             worker.face_enabled = enabled
 
     def present_credential(
-        self, door_id: str, kind: str, value: str, *, arrived: float | None = None
+        self,
+        door_id: str,
+        kind: str,
+        value: str,
+        *,
+        arrived: float | None = None,
+        passkey_verified: bool = False,
     ) -> Mapping[str, object]:
         """One PIN, card, tag or phone id presented at a door (MQTT reader, API or Home
         Assistant); returns the signed access event. Unknown door or kind: FacegateError."""
         if self.credential_gate is None:
             raise FacegateError("the engine is not started")
-        return self.credential_gate.present(door_id, kind, value, arrived=arrived)
+        return self.credential_gate.present(
+            door_id, kind, value, arrived=arrived, passkey_verified=passkey_verified
+        )
 
     def add_credential(
         self,

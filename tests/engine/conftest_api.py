@@ -96,10 +96,15 @@ class Client:
 
 
 def _config(
-    data_dir: Path, models_dir: Path, mqtt_port: int, camera_url: str | None = None
+    data_dir: Path,
+    models_dir: Path,
+    mqtt_port: int,
+    camera_url: str | None = None,
+    phone: bool = False,
 ) -> Config:
+    methods = ["pin", "card", "tag", *(["phone"] if phone else [])]
     doors: dict[str, Any] = {
-        "lobby": {"methods": ["pin", "card", "tag"], "lock": {"command_topic": "test/lobby/set"}}
+        "lobby": {"methods": methods, "lock": {"command_topic": "test/lobby/set"}}
     }
     raw: dict[str, Any] = {
         "data_dir": str(data_dir),
@@ -179,8 +184,11 @@ def make_env(
 ) -> Iterator[Callable[..., Env]]:
     made: list[Env] = []
 
-    def make(camera_url: str | None = None) -> Env:
-        config = _config(tmp_path / f"data{len(made)}", models_dir, mosquitto.port, camera_url)
+    def make(camera_url: str | None = None, *, phone: bool = False) -> Env:
+        """`phone`: the lobby opens by phone key too."""
+        config = _config(
+            tmp_path / f"data{len(made)}", models_dir, mosquitto.port, camera_url, phone
+        )
         env = Env(config)
         made.append(env)
         return env

@@ -170,6 +170,12 @@ def test_r12_repeated_failures_are_rate_limited(make_door, caplog: pytest.LogCap
     # gets a signed denial; nothing is published or audited for each (a flood of codes must
     # not fill the disk), only counted.
     assert len(lookups) == 3
+    # The event is published before the decision's audit entry is written (the lock first):
+    # the third failure's entry may land a moment after its event.
+    deadline = time.monotonic() + 5
+    while sum(e.kind == "access" for e in door.store.audit_entries(limit=10_000)) < 3:
+        assert time.monotonic() < deadline, "the failures were not audited"
+        time.sleep(0.05)
     published, audited = len(door.events()), len(door.store.audit_entries(limit=10_000))
     for _ in range(2):
         event = door.engine.present_credential(DOOR, "pin", PIN)

@@ -242,3 +242,47 @@ def test_r10_a_resident_enrols_with_the_phone_s_camera_and_the_door_opens(
         browser.close()
         server.stop()
         camera.stop()
+
+
+def test_r5_a_phone_key_opens_the_door_through_the_same_path_and_its_id_alone_does_not(
+    make_env, browser: Any, shots: Path
+) -> None:
+    env: Env = make_env(phone=True)
+    server, base = _pages(env)
+    try:
+        phone = Journey(browser, base, "en-GB", shots, "en-phone-key")
+        cdp = phone.context.new_cdp_session(phone.page)
+        cdp.send("WebAuthn.enable")
+        cdp.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {
+                "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": True,
+                    "hasUserVerification": True,
+                    "isUserVerified": True,
+                }
+            },
+        )
+        page = phone.page
+        page.goto(_invitation(env, "Zhao Min", base))
+        page.get_by_role("button", name="Open my page on this phone").click()
+        page.goto(base + "/phone")
+        page.get_by_role("button", name="Make this phone a key").click()
+        page.wait_for_selector("text=This phone is a key.", timeout=15_000)
+        phone.shot("registered")
+        person = env.engine.store.people()[0].id
+        [key] = env.engine.store.passkeys(person)
+        assert [c.kind for c in env.engine.store.credentials(person)] == ["phone"]
+        page.get_by_role("button", name="Open: Lobby").click()
+        page.wait_for_selector("text=Lobby: opened.", timeout=15_000)
+        phone.shot("opened")
+        access = [e.data for e in env.engine.store.audit_entries() if e.kind == "access"]
+        assert access[-1]["method"] == "phone" and access[-1]["result"] == "granted"
+        # The key's id is no secret: presented without a signature it opens nothing.
+        bare = env.engine.present_credential("lobby", "phone", key.webauthn_id)
+        assert (bare["result"], bare["reason"]) == ("denied", "unknown")
+        assert phone.foreign() == []
+    finally:
+        server.stop()

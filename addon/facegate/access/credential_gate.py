@@ -99,12 +99,19 @@ class CredentialGate:
                 )
 
     def present(
-        self, door_id: str, kind: str, value: str, *, arrived: float | None = None
+        self,
+        door_id: str,
+        kind: str,
+        value: str,
+        *,
+        arrived: float | None = None,
+        passkey_verified: bool = False,
     ) -> Mapping[str, object]:
         """Decides on one presented credential and acts on it; returns the signed event.
 
         `arrived` is the monotonic time the code came in (default: now); a grant is dropped
-        as stale if it is too old by the time it is decided (R12).
+        as stale if it is too old by the time it is decided (R12). `passkey_verified`: a phone
+        key's signature was checked (web/resident/phone_key.py); only then does it open.
         """
         arrived = time.monotonic() if arrived is None else arrived
         actuator = self._actuators.get(door_id)
@@ -148,7 +155,11 @@ class CredentialGate:
             except TamperError as error:
                 _LOGGER.error("door %s: %s", door_id, error)
                 return decide("tampered")
-            if found is None:
+            # A phone key's id alone is not the key: without its verified signature (the
+            # resident pages check it) it is as unknown as a guess, and counted like one.
+            if found is None or (
+                not passkey_verified and self._store.passkey(found[1].id) is not None
+            ):
                 self._count_failure(door_id, method, state, now)
                 return decide("unknown")
             person, credential = found

@@ -45,36 +45,49 @@ class CredentialRecords(StoreCore):
             validity=validity,
         )
         with self._transaction() as db:
-            try:
-                db.execute(
-                    "INSERT INTO credentials (id, person_id, kind, label, lookup, created_at, "
-                    "valid_from, valid_until, max_uses, schedule) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        credential.id,
-                        person_id,
-                        kind,
-                        credential.label,
-                        lookup,
-                        credential.created_at,
-                        *validity.columns(),
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                raise CredentialInUseError(
-                    f"this {kind} is already in use; choose another"
-                ) from None
-            self.audit.append(
-                db,
-                "credential_added",
-                subject=person.audit_ref,
-                data={
-                    "credential_id": credential.id,
-                    "kind": kind,
-                    **({"validity": validity.to_json()} if validity.limited else {}),
-                },
-            )
+            self._insert_credential(db, person, credential, lookup)
         return credential
+
+    def _insert_credential(
+        self,
+        db: sqlite3.Connection,
+        person: Person,
+        credential: Credential,
+        lookup: str,
+        **audit: object,
+    ) -> None:
+        """The credential's row and its audit entry, in the caller's transaction."""
+        try:
+            db.execute(
+                "INSERT INTO credentials (id, person_id, kind, label, lookup, created_at, "
+                "valid_from, valid_until, max_uses, schedule) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    credential.id,
+                    person.id,
+                    credential.kind,
+                    credential.label,
+                    lookup,
+                    credential.created_at,
+                    *credential.validity.columns(),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise CredentialInUseError(
+                f"this {credential.kind} is already in use; choose another"
+            ) from None
+        validity = credential.validity
+        self.audit.append(
+            db,
+            "credential_added",
+            subject=person.audit_ref,
+            data={
+                "credential_id": credential.id,
+                "kind": credential.kind,
+                **({"validity": validity.to_json()} if validity.limited else {}),
+                **audit,
+            },
+        )
 
     def remove_credential(self, person_id: str, credential_id: str) -> None:
         person = self.person(person_id)

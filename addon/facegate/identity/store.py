@@ -17,8 +17,8 @@ from typing import Any
 from facegate.audit_records import AuditEntry, Verdict
 from facegate.errors import TamperError
 from facegate.identity.access_records import AccessRecords
-from facegate.identity.credential_records import CredentialRecords
 from facegate.identity.invitation_records import InvitationRecords
+from facegate.identity.passkey_records import PasskeyRecords
 from facegate.identity.records import (
     Consent,
     Credential,
@@ -37,7 +37,7 @@ from facegate.vocabulary import EraseReason
 __all__ = ["AUDIT_HEAD_NAME", "AUDIT_KEY_NAME", "DB_NAME", "IdentityStore"]
 
 
-class IdentityStore(TemplateRecords, CredentialRecords, AccessRecords, InvitationRecords):
+class IdentityStore(TemplateRecords, PasskeyRecords, AccessRecords, InvitationRecords):
     # Access log ----------------------------------------------------------------------------
 
     def record_access(self, event: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,9 @@ class ApiServer:
 
     def _make_app(self) -> web.Application:
         return create_app(self.engine, self.token)
+
+    def _tls(self) -> ssl.SSLContext | None:
+        return None  # the API: loopback, or behind Home Assistant's ingress
 
     def start(self) -> None:
         if self._thread is not None:
@@ -123,7 +127,11 @@ class ApiServer:
             handler = runner.server
             assert handler is not None
             listener = await asyncio.get_running_loop().create_server(
-                lambda: HeaderDeadline(handler()), self.host, self.port, reuse_address=True
+                lambda: HeaderDeadline(handler()),
+                self.host,
+                self.port,
+                reuse_address=True,
+                ssl=self._tls(),
             )
             if self.port == 0:  # the bound socket tells which port was picked
                 self.port = int(listener.sockets[0].getsockname()[1])
@@ -155,3 +163,21 @@ class ResidentServer(ApiServer):
         from facegate.web.resident.pages import create_resident_app
 
         return create_resident_app(self.engine, self._changed)
+
+    def _tls(self) -> ssl.SSLContext | None:
+        residents = self.engine.config.residents
+        if residents.tls_cert is None or residents.tls_key is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(residents.tls_cert, residents.tls_key)
+        return context
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self._tls_on else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def _tls_on(self) -> bool:
+        return self.engine.config.residents.tls_cert is not None

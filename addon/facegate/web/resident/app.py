@@ -40,6 +40,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 PUBLIC = ("/invite/", "/static/")
+JSON_PATHS = ("/phone/",)  # the phone key's script reads errors as JSON
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION = web.RequestKey("resident_session", ResidentSession)
@@ -134,8 +135,22 @@ class Guard:
             request.headers.get("Accept-Language"),
         )
         try:
+            response = await self._paged(request, handler)
+        except (PageError, web.HTTPException) as error:
+            if isinstance(error, web.HTTPException) and error.status < 400:
+                raise
+            status = error.status if isinstance(error, PageError) else error.status_code
+            text = error.text if isinstance(error, PageError) else error.reason
+            response = web.json_response({"error": text}, status=status)
+        response.headers.update(HEADERS)
+        return response
+
+    async def _paged(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
             response = await self._guarded(request, handler)
         except PageError as error:
+            if request.path.startswith(JSON_PATHS):
+                raise
             response = render(
                 request,
                 "message.html",
@@ -145,7 +160,7 @@ class Guard:
                 more=error.more,
             )
         except web.HTTPException as error:
-            if error.status < 400:
+            if error.status < 400 or request.path.startswith(JSON_PATHS):
                 raise
             t = words(request)
             response = render(
@@ -178,8 +193,11 @@ class Guard:
                 raise PageError(401, t["invalid_link"], t["no_session"], t["ask_again"])
             request[SESSION] = session
             if request.method == "POST" and request.content_type != "multipart/form-data":
-                form = await request.post()
-                sent = str(form.get("csrf", ""))
+                if request.content_type == "application/json":  # the phone key's script
+                    sent = request.headers.get("X-CSRF-Token", "")
+                else:
+                    form = await request.post()
+                    sent = str(form.get("csrf", ""))
                 if not hmac.compare_digest(sent.encode(), session.csrf.encode()):
                     raise PageError(403, t["problem"], t["csrf"])
         try:

@@ -41,6 +41,7 @@ from facegate.web.resident.app import (
     session_cookie,
     words,
 )
+from facegate.web.resident.phone_key import PhoneKey
 
 Changed = Callable[[str, str], None]
 STATIC = "static"
@@ -355,6 +356,12 @@ def create_resident_app(engine: Engine, changed: Changed | None = None) -> web.A
     router.add_get("/data/export", pages.export)
     router.add_get("/data/erase", pages.erase_page)
     router.add_post("/data/erase", pages.erase)
+    phone = PhoneKey(engine)
+    router.add_get("/phone", phone.page)
+    router.add_post("/phone/register/options", phone.register_options)
+    router.add_post("/phone/register", phone.register)
+    router.add_post("/phone/open/options", phone.open_options)
+    router.add_post("/phone/open", phone.open)
     router.add_static("/static/", str(resources.files("facegate.web.resident") / STATIC))
 
     async def close(_app: web.Application) -> None:

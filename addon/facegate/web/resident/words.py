@@ -61,6 +61,21 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "camera_failed": "The camera did not work; choose photos below instead.",
         "enrol_button": "Enrol",
         "enrolled": "Done: {count} photo(s) enrolled. Face unlock is on.",
+        "phone_key": "Your phone as a key",
+        "phone_title": "Your phone as a key",
+        "phone_intro": "Make this phone a key: it keeps a passkey that only it holds, unlocked "
+        "with your fingerprint, face or screen lock. Then a tap opens a door. No phone number "
+        "is asked for.",
+        "phone_register": "Make this phone a key",
+        "phone_registered": "This phone is a key.",
+        "phone_needs_script": "This needs JavaScript.",
+        "phone_unavailable": "A phone key needs the page over HTTPS with the building's host "
+        "name; ask the administrator. A PIN works meanwhile.",
+        "phone_open": "Open: {door}",
+        "phone_opened": "{door}: opened.",
+        "phone_denied": "{door}: not opened ({reason}).",
+        "phone_not_local": "This door opens by phone only from the building's own network.",
+        "phone_failed": "That did not work:",
         "pin_title": "Your PIN",
         "pin_intro": "6 to 12 digits, not easy to guess (no run like 123456, no date). It is "
         "never shown again, not even to the administrator.",
@@ -149,6 +164,20 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "camera_failed": "摄像头无法使用，请在下方选择照片。",
         "enrol_button": "登记",
         "enrolled": "完成：已登记 {count} 张照片，刷脸开门已开启。",
+        "phone_key": "手机钥匙",
+        "phone_title": "把手机变成钥匙",
+        "phone_intro": "把这部手机变成钥匙：手机里保存一把只有它持有的通行密钥，"
+        "用指纹、刷脸或锁屏密码解锁。之后轻点一下即可开门。不需要手机号。",
+        "phone_register": "把这部手机设为钥匙",
+        "phone_registered": "这部手机已是钥匙。",
+        "phone_needs_script": "此功能需要 JavaScript。",
+        "phone_unavailable": "手机钥匙需要通过 HTTPS 和本楼的主机名打开此页面，请联系管理员。"
+        "在此之前可以使用密码。",
+        "phone_open": "开门：{door}",
+        "phone_opened": "{door}：已开门。",
+        "phone_denied": "{door}：未开门（{reason}）。",
+        "phone_not_local": "此门只能在本楼网络内用手机开门。",
+        "phone_failed": "操作未成功：",
         "pin_title": "您的密码",
         "pin_intro": "6 至 12 位数字，不要太好猜（不要 123456 这样的顺序，不要用日期）。"
         "设置后不会再显示，管理员也看不到。",
