@@ -57,11 +57,17 @@ def _run(args: argparse.Namespace) -> int:
         api.start()
         print(f"facegate: API at {api.url}/api; its token is in {api.token_path}", flush=True)
         assert api.app is not None
-        residents = ResidentServer(
+        pages = ResidentServer(
             engine, config.residents.host, config.residents.port, change_notifier(api.app)
         )
-        residents.start()
-        print(f"facegate: resident pages at {config.residents.url}", flush=True)
+        try:
+            pages.start()
+            residents = pages
+            print(f"facegate: resident pages at {config.residents.url}", flush=True)
+        except FacegateError as error:
+            # The doors do not depend on the pages: they keep working, and the log says why
+            # residents cannot reach theirs.
+            print(f"facegate: resident pages not served: {error}", file=sys.stderr, flush=True)
         stop.wait()
     finally:
         for server in (residents, api):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -351,3 +352,50 @@ def test_the_looping_demo_invites_a_resident_whose_pages_open(models_dir: Path) 
         check=False,
     )
     assert left.stdout == ""
+
+
+def test_the_doors_keep_working_when_the_pages_cannot_listen(
+    tmp_path: Path, models_dir: Path, mosquitto
+) -> None:
+    """`facegate run` with the resident pages' port already taken: the engine and its API run
+    on and say why the pages are not served."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    api_port = free.getsockname()[1]
+    free.close()
+    config = tmp_path / "facegate.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "models_dir": str(models_dir),
+                "mqtt": {"host": "127.0.0.1", "port": mosquitto.port},
+                "api": {"host": "127.0.0.1", "port": api_port},
+                "residents": {"host": "127.0.0.1", "port": taken.getsockname()[1]},
+                "doors": {"lobby": {"methods": ["pin"], "lock": {"command_topic": "t/lobby"}}},
+            }
+        )
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "facegate.cli", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while not any("resident pages not served" in line for line in seen):
+            assert time.monotonic() < deadline and run.poll() is None, "".join(seen)
+            seen.append(run.stdout.readline())
+        assert any("API at http://127.0.0.1:" in line for line in seen)
+        time.sleep(0.5)
+        assert run.poll() is None  # still running: the doors do not need the pages
+    finally:
+        run.terminate()
+        run.wait(20)
+        taken.close()

@@ -472,6 +472,8 @@ def write_config(workdir: Path, mqtt_port: int, api_port: int, camera_url: str) 
         "data_dir": str(workdir / "data"),
         "mqtt": {"host": LOOPBACK, "port": mqtt_port, "prefix": MQTT_PREFIX},
         "api": {"host": LOOPBACK, "port": api_port},
+        # Its own free port: two harnesses at once (two suites) must not meet on the default.
+        "residents": {"host": LOOPBACK, "port": free_port()},
         "cameras": {"side_cam": {"source": camera_url}},
         "doors": DOORS,
     }
