@@ -286,3 +286,66 @@ def test_r5_a_phone_key_opens_the_door_through_the_same_path_and_its_id_alone_do
         assert phone.foreign() == []
     finally:
         server.stop()
+
+
+def test_r3_a_guardian_consents_for_a_child_in_the_browser(
+    env: Env, browser: Any, shots: Path
+) -> None:
+    server, base = _pages(env)
+    try:
+        phone = Journey(browser, base, "zh-CN", shots, "zh-Hans-guardian")
+        page = phone.page
+        child = env.person("Chen Xiaoming", minor=True)
+        url = env.api.post(f"/api/people/{child}/invitation").data["url"]
+        page.goto(base + "/invite/" + url.rsplit("/invite/", 1)[1])
+        page.get_by_role("button", name="在这部手机上打开我的页面").click()
+        page.goto(base + "/consent")
+        assert "未满 14 周岁" in page.content()
+        page.get_by_label("我同意按告知").check()
+        page.get_by_label("监护人\uff1a请输入您的姓名作为签名").fill("Chen Hua")
+        page.get_by_role("button", name="我同意——使用刷脸开门").click()
+        assert "R3" in page.content()  # no guardian named: refused, nothing recorded
+        assert env.engine.store.live_consent(child) is None
+        page.get_by_label("我同意按告知").check()
+        page.get_by_label("监护人姓名").fill("Chen Hua")
+        page.get_by_label("监护人\uff1a请输入您的姓名作为签名").fill("Chen Hua")
+        phone.shot("guardian")
+        page.get_by_role("button", name="我同意——使用刷脸开门").click()
+        consent = env.engine.store.live_consent(child)
+        assert consent is not None and (consent.guardian, consent.signer) == (
+            "Chen Hua",
+            "Chen Hua",
+        )
+        assert phone.foreign() == []
+    finally:
+        server.stop()
+
+
+def test_an_expired_reused_or_forged_invitation_is_refused_in_the_browser(
+    env: Env, browser: Any, shots: Path
+) -> None:
+    server, base = _pages(env)
+    try:
+        phone = Journey(browser, base, "en-GB", shots, "en-links")
+        page = phone.page
+        person = env.person("Li Wei")
+        _invitation_row, token = env.engine.store.invite(person, hours=0.5 / 3600)
+        time.sleep(0.6)
+        page.goto(f"{base}/invite/{token}")
+        assert "this invitation link has expired" in page.content()
+        phone.shot("expired")
+        page.goto(f"{base}/invite/{'x' * 43}")
+        assert "this invitation link is not valid" in page.content()
+        link = _invitation(env, "Wang Fang", base)
+        page.goto(link)
+        page.get_by_role("button", name="Open my page on this phone").click()
+        other = phone.context.browser.new_context(viewport=PHONE)
+        try:
+            second = other.new_page()
+            second.goto(link)
+            assert "this invitation link was already used" in second.content()
+        finally:
+            other.close()
+        assert phone.foreign() == []
+    finally:
+        server.stop()
