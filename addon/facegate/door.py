@@ -3,8 +3,9 @@ frame once, vision_stage.py, and hands the analysis to every door the camera ser
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from facegate.access.actuator import DoorActuator
@@ -13,15 +14,28 @@ from facegate.access.gallery import Gallery
 from facegate.access.policy import DecisionPolicy, Verdict
 from facegate.access.vote import Outcome, aggregator
 from facegate.capture import Frame
-from facegate.config import DecisionConfig
+from facegate.config import DecisionConfig, DoorConfig
 from facegate.events import Reason
 from facegate.vision.analyzer import Analysis
 from facegate.vision.types import Face, Vector
 
+_LOGGER = logging.getLogger("facegate.engine")
 # How much of the face's box must overlap the last frame's for it to be the same face. A head
 # turned quickly moved 40 % of its width in one frame (100 ms) in the benchmark's live clip
 # (an overlap of 0.30); another person stepping in is somewhere else.
 REST_OVERLAP = 0.25
+
+
+def warn_liveness_off(doors: Iterable[DoorConfig]) -> None:
+    """At every start: a face door with liveness off opens for a photo held up (R12)."""
+    for door in doors:
+        if "face" in door.methods and not door.checks_liveness:
+            _LOGGER.warning(
+                "door %s: liveness is off: a printed photo or a phone showing a resident's "
+                "face can open this door (R12); set doors.%s.liveness: required",
+                door.id,
+                door.id,
+            )
 
 
 def explained(

@@ -25,7 +25,7 @@ from facegate.access.policy import DecisionPolicy
 from facegate.capture import CameraHealth, CameraReader
 from facegate.config import Config
 from facegate.credential_input import CredentialInputs, Subscribable
-from facegate.door import DoorWorker, FrameReport
+from facegate.door import DoorWorker, FrameReport, warn_liveness_off
 from facegate.errors import FacegateError, RuleError, TamperError, UnknownDoorError
 from facegate.galleries import Galleries, describe_policy
 from facegate.identity.credentials import CredentialKind
@@ -232,14 +232,7 @@ class Engine:
         lanes = camera_lanes(self.config, self.doors, self.analyzer, stop_at_end=self._stop_at_end)
         self.readers = {lane.camera: lane.reader for lane in lanes}
         self.vision = VisionStage(lanes, workers=self.config.vision.workers or auto_workers())
-        for door in self.config.doors.values():
-            if "face" in door.methods and not door.checks_liveness:
-                _LOGGER.warning(
-                    "door %s: liveness is off: a printed photo or a phone showing a resident's "
-                    "face can open this door (R12); set doors.%s.liveness: required",
-                    door.id,
-                    door.id,
-                )
+        warn_liveness_off(self.config.doors.values())
         # An administrator's earlier switch of a door's face unlock outlives restarts.
         overrides = self.store.door_method_overrides()
         for door_id, worker in self.doors.items():

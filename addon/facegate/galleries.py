@@ -47,10 +47,10 @@ class Galleries:
             everyone = Gallery(loaded.templates, dim)
             allowed = self._store.door_people(self._doors)
             by_door = {}
+            held = set(everyone.person_ids)
             for door_id, people in allowed.items():
                 # A door every enrolled person may pass shares the one gallery (and needs no
                 # second look, door.explained).
-                held = set(everyone.person_ids)
                 by_door[door_id] = everyone if held <= people else everyone.only(people & held)
             self._everyone, self._by_door = everyone, by_door
             self.refused = len(loaded.refused)

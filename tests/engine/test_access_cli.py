@@ -5,13 +5,12 @@ is what the engine's decision path reads."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from facegate.config import load
 from facegate.identity.store import IdentityStore
+from test_rights_cli import facegate  # the CLI as a subprocess, as there
 
 CONFIG = """\
 data_dir: data
@@ -27,16 +26,6 @@ doors:
     methods: [pin]
     lock: {command_topic: lock/gate}
 """
-
-
-def facegate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "facegate.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _config(tmp_path: Path) -> str:

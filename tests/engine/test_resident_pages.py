@@ -50,10 +50,16 @@ class Phone:
         self.language = language
 
     def request(
-        self, path: str, data: bytes | None = None, content_type: str | None = None
+        self,
+        path: str,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Page:
         request = urllib.request.Request(self.base + path, data=data)
         request.add_header("Accept-Language", self.language)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
         if content_type:
             request.add_header("Content-Type", content_type)
         try:
@@ -278,6 +284,20 @@ def test_every_form_needs_the_session_s_own_csrf_token(env: Env, pages: str) -> 
     with pytest.raises(urllib.error.HTTPError) as refused:
         phone.opener.open(request, timeout=10)
     assert refused.value.code == 403
+
+
+def test_the_phone_key_s_calls_refuse_bad_bodies_clearly(env: Env, pages: str) -> None:
+    phone = _opened(env, pages, "Li Wei")
+    csrf = {"X-CSRF-Token": phone.get("/pin").csrf()}
+    for body in (b"not json", b"[1, 2]"):
+        reply = phone.request("/phone/open/options", body, "application/json", csrf)
+        assert reply.status == 400 and "JSON" in json.loads(reply.text)["error"], reply.text
+    unknown = phone.request("/phone/open/options", b'{"door": "vault"}', "application/json", csrf)
+    assert unknown.status == 404 and "vault" in json.loads(unknown.text)["error"]
+    stale = phone.request("/phone/open", b"{}", "application/json", csrf)
+    assert stale.status == 400 and "expired" in json.loads(stale.text)["error"]
+    forged = phone.request("/phone/register/options", b"{}", "application/json")
+    assert forged.status == 403  # no CSRF header: refused before anything is generated
 
 
 def test_r9_the_pages_load_nothing_from_another_origin(env: Env, pages: str) -> None:

@@ -15,9 +15,9 @@ from facegate.identity.store import IdentityStore
 RELEASE = Path(__file__).parent / "fixtures" / "release-343dce0" / "data"
 
 
-def _copy_release(tmp_path: Path) -> Path:
+def _copy_release(tmp_path: Path, source: Path = RELEASE) -> Path:
     data = tmp_path / "data"
-    shutil.copytree(RELEASE, data)
+    shutil.copytree(source, data)
     data.chmod(0o700)
     for path in data.iterdir():
         path.chmod(0o600)
@@ -89,20 +89,11 @@ def test_migrations_are_numbered_from_one_and_split_into_whole_statements() -> N
 SCHEMA_2 = Path(__file__).parent / "fixtures" / "release-004ce9a" / "data"
 
 
-def _copy(source: Path, tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(source, data)
-    data.chmod(0o700)
-    for path in data.iterdir():
-        path.chmod(0o600)
-    return data
-
-
 def test_everyone_of_an_earlier_release_opens_every_door_after_the_upgrade(tmp_path: Path) -> None:
     """Migration 0003 (access groups): an installation of the last release keeps working —
     everyone is in "All doors", every sealed row still authenticates over its wider columns,
     and the PIN and card still open the door."""
-    data = _copy(SCHEMA_2, tmp_path)
+    data = _copy_release(tmp_path, SCHEMA_2)
     assert _version(data) == 2
     store = IdentityStore(data)
     assert _version(data) == latest() >= 3
@@ -132,7 +123,7 @@ def test_everyone_of_an_earlier_release_opens_every_door_after_the_upgrade(tmp_p
 
 def test_a_row_altered_before_the_upgrade_stays_refused_after_it(tmp_path: Path) -> None:
     """Re-sealing the widened rows must not launder an alteration made before (R8)."""
-    data = _copy(SCHEMA_2, tmp_path)
+    data = _copy_release(tmp_path, SCHEMA_2)
     db = sqlite3.connect(data / "facegate.db")
     # Without the row key the trigger cannot run: the attacker drops it first.
     db.execute("DROP TRIGGER credentials_sealed_update")

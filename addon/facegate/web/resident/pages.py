@@ -87,24 +87,26 @@ class ResidentPages:
     async def invitation_page(self, request: web.Request) -> web.Response:
         """The link opened: whose it is and a button to start. Opening it spends nothing (a
         chat app's link preview must not use up a single-use link); the button does."""
-        t = words(request)
         try:
             name = await self._call(self.store.invited, request.match_info["token"])
         except InvitationError as error:
-            self._guard.bad_link(request)
-            raise PageError(410, t["invalid_link"], str(error), t["ask_again"]) from None
+            raise self._dead_link(request, error) from None
         return render(request, "invitation.html", name=name)
 
-    async def invitation(self, request: web.Request) -> web.Response:
+    def _dead_link(self, request: web.Request, error: InvitationError) -> PageError:
+        """A link that cannot be used, counted against the address that brought it."""
+        self._guard.bad_link(request)
         t = words(request)
+        return PageError(410, t["invalid_link"], str(error), t["ask_again"])
+
+    async def invitation(self, request: web.Request) -> web.Response:
         residents = self.engine.config.residents
         try:
             session, token = await self._call(
                 self.store.redeem, request.match_info["token"], session_days=residents.session_days
             )
         except InvitationError as error:
-            self._guard.bad_link(request)
-            raise PageError(410, t["invalid_link"], str(error), t["ask_again"]) from None
+            raise self._dead_link(request, error) from None
         request[SESSION] = session
         summary = await self._summary(request)
         # A page, not a redirect: after a link opened from another app, a redirect would not

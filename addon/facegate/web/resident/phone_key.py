@@ -29,6 +29,7 @@ from webauthn.helpers.structs import (
 )
 
 from facegate.engine import Engine
+from facegate.identity.passkey_records import Passkey
 from facegate.web.resident.app import SESSION, render, words
 
 CHALLENGE_S = 60.0
@@ -38,6 +39,23 @@ RP_NAME = "facegate"
 def _origin(request: web.Request) -> tuple[str, str]:
     """The relying party id (the host name, no port) and the page's origin."""
     return request.url.host or "localhost", f"{request.scheme}://{request.host}"
+
+
+async def _object(request: web.Request) -> dict[str, Any]:
+    """The script's JSON body, which must be an object; anything else is a clear 400."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(reason="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(reason="the body must be a JSON object")
+    return body
+
+
+def _descriptors(keys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]:
+    return [
+        PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(k.webauthn_id)) for k in keys
+    ]
 
 
 def _local(address: str | None) -> bool:
@@ -89,10 +107,7 @@ class PhoneKey:
                 resident_key=ResidentKeyRequirement.PREFERRED,
                 user_verification=UserVerificationRequirement.REQUIRED,
             ),
-            exclude_credentials=[
-                PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(k.webauthn_id))
-                for k in existing
-            ],
+            exclude_credentials=_descriptors(existing),
         )
         self._challenges[person_id] = (
             "register",
@@ -108,7 +123,7 @@ class PhoneKey:
         rp_id, origin = _origin(request)
         try:
             verified = webauthn.verify_registration_response(
-                credential=await request.text(),
+                credential=await _object(request),
                 expected_challenge=challenge,
                 expected_rp_id=rp_id,
                 expected_origin=origin,
@@ -128,7 +143,7 @@ class PhoneKey:
 
     async def open_options(self, request: web.Request) -> web.Response:
         person_id = self._person(request)
-        door_id = (await request.json()).get("door") if request.can_read_body else None
+        door_id = (await _object(request)).get("door")
         door = self.engine.config.doors.get(str(door_id))
         if door is None or "phone" not in door.methods:
             raise web.HTTPNotFound(reason=f"no door {door_id} that opens by phone")
@@ -138,10 +153,7 @@ class PhoneKey:
         rp_id, _origin_url = _origin(request)
         options = webauthn.generate_authentication_options(
             rp_id=rp_id,
-            allow_credentials=[
-                PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(k.webauthn_id))
-                for k in keys
-            ],
+            allow_credentials=_descriptors(keys),
             user_verification=UserVerificationRequirement.REQUIRED,
         )
         self._challenges[person_id] = (
@@ -161,7 +173,7 @@ class PhoneKey:
         door = self.engine.config.doors[door_id]
         if not door.phone_anywhere and not _local(request.remote):
             return web.json_response({"result": "denied", "says": t["phone_not_local"]})
-        credential: dict[str, Any] = await request.json()
+        credential = await _object(request)
         key = next(
             (k for k in await asyncio.to_thread(self.store.passkeys, person_id)
              if k.webauthn_id == credential.get("id")),
