@@ -74,6 +74,8 @@ DEFAULT_FAILURE_WINDOW_S = 60.0
 DEFAULT_LOCKOUT_S = 60.0
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8765
+# Home Assistant's Supervisor proxies ingress from this address (its hassio network).
+SUPERVISOR_INGRESS_PROXY = "172.30.32.2"
 DEFAULT_RESIDENTS_PORT = 8766
 
 
@@ -180,6 +182,9 @@ class ApiConfig(Settings):
 
     host: Text = DEFAULT_API_HOST
     port: Port = DEFAULT_API_PORT
+    # The administrator pages (web/admin/) take Home Assistant's ingress headers as the
+    # administrator's login only from this address; from any other they ask for the API token.
+    ingress_proxy: Text = SUPERVISOR_INGRESS_PROXY
 
 
 class ResidentsConfig(Settings):

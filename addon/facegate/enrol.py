@@ -27,23 +27,31 @@ class SpreadError(EnrolmentError):
     """The enrolment's images do not look like one person; `index` names the odd one out."""
 
     def __init__(self, message: str, *, index: int) -> None:
-        super().__init__(message)
+        super().__init__(message, key="spread")
         self.index = index
 
 
 def decode_image(data: bytes, label: str) -> Image:
     """Decodes JPEG/PNG bytes in memory; the bytes are not kept beyond this call."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"{label}: image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
+        raise ImageError(
+            f"{label}: image larger than {MAX_IMAGE_BYTES // 2**20} MiB",
+            key="image_too_large",
+            label=label,
+        )
     size = declared_size(data)
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
         raise ImageError(
             f"{label}: image of {size[0]}x{size[1]} pixels; at most "
-            f"{MAX_IMAGE_PIXELS // 10**6} megapixels are accepted"
+            f"{MAX_IMAGE_PIXELS // 10**6} megapixels are accepted",
+            key="image_too_large",
+            label=label,
         )
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ImageError(f"{label}: not a readable JPEG or PNG image")
+        raise ImageError(
+            f"{label}: not a readable JPEG or PNG image", key="not_an_image", label=label
+        )
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -116,20 +124,28 @@ def analyse_for_enrolment(analyzer: FaceAnalyzer, label: str, image: Image) -> V
     photo, or of a screen, must not pass where the door would not (R12)."""
     analysis = analyzer.analyze(image)
     if analysis.face is None:
-        raise EnrolmentError(f"{label}: no face found")
+        raise EnrolmentError(f"{label}: no face found", key="no_face", label=label)
     if analysis.no_liveness_evidence:
         raise EnrolmentError(
             f"{label}: the face is too small to check that it is a live person; come closer "
-            "to the camera, or use a closer photo"
+            "to the camera, or use a closer photo",
+            key="too_small_for_liveness",
+            label=label,
         )
     if analysis.liveness is not None and not judge_window([analysis.liveness]).live:
         raise EnrolmentError(
             f"{label}: this looks like a photo of a photo or of a screen, not of the person "
-            "(liveness, R12); take a new photo of the person themselves"
+            "(liveness, R12); take a new photo of the person themselves",
+            key="not_live",
+            label=label,
         )
     if analysis.vector is None:
         reason = analysis.quality.reason if analysis.quality else "unusable"
-        raise EnrolmentError(f"{label}: face refused by the quality gate ({reason})")
+        raise EnrolmentError(
+            f"{label}: face refused by the quality gate ({reason})",
+            key=f"quality_{reason}",
+            label=label,
+        )
     return analysis.vector
 
 

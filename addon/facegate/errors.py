@@ -2,7 +2,14 @@
 
 
 class FacegateError(Exception):
-    """Base class: anything the engine refuses with an explanation."""
+    """Base class: anything the engine refuses with an explanation. `key` names the refusal
+    where a page says it in the reader's own language (web/resident/words.py: REFUSALS), and
+    `values` fill its blanks; the message is the English of it."""
+
+    def __init__(self, message: str = "", *, key: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 class ConfigError(FacegateError):
@@ -36,8 +43,7 @@ class RuleError(FacegateError):
     for programs (Home Assistant translates it)."""
 
     def __init__(self, message: str, key: str = "rule") -> None:
-        super().__init__(message)
-        self.key = key
+        super().__init__(message, key=key)
 
 
 class TamperError(FacegateError):
@@ -64,5 +70,5 @@ class TooManyChangesError(FacegateError):
     """Credential changes for this person are paused after too many refusals (HTTP 429)."""
 
     def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
+        super().__init__(message, key="too_many_changes", seconds=round(retry_after_s))
         self.retry_after_s = retry_after_s

@@ -44,6 +44,7 @@ Reason = Literal[
     "outside_schedule",  # before the person's or credential's valid-from, or outside its hours
     "expired",  # past the person's or credential's valid-until
     "used_up",  # the person's or credential's last allowed use was made
+    "not_local",  # a phone key from outside the local network, at a door that wants it local
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 

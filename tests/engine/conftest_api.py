@@ -100,7 +100,9 @@ def _config(
     models_dir: Path,
     mqtt_port: int,
     camera_url: str | None = None,
+    *,
     phone: bool = False,
+    ingress_proxy: str | None = None,
 ) -> Config:
     methods = ["pin", "card", "tag", *(["phone"] if phone else [])]
     doors: dict[str, Any] = {
@@ -112,6 +114,8 @@ def _config(
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
         "doors": doors,
     }
+    if ingress_proxy is not None:
+        raw["api"] = {"ingress_proxy": ingress_proxy}
     if camera_url is not None:
         raw["cameras"] = {"front_cam": {"source": camera_url, "detector": "short"}}
         doors["front_door"] = {
@@ -184,10 +188,18 @@ def make_env(
 ) -> Iterator[Callable[..., Env]]:
     made: list[Env] = []
 
-    def make(camera_url: str | None = None, *, phone: bool = False) -> Env:
-        """`phone`: the lobby opens by phone key too."""
+    def make(
+        camera_url: str | None = None, *, phone: bool = False, ingress_proxy: str | None = None
+    ) -> Env:
+        """`phone`: the lobby opens by phone key too; `ingress_proxy`: the address whose
+        ingress headers the administrator pages believe."""
         config = _config(
-            tmp_path / f"data{len(made)}", models_dir, mosquitto.port, camera_url, phone
+            tmp_path / f"data{len(made)}",
+            models_dir,
+            mosquitto.port,
+            camera_url,
+            phone=phone,
+            ingress_proxy=ingress_proxy,
         )
         env = Env(config)
         made.append(env)

@@ -4,7 +4,6 @@ HTTP client that keeps cookies like a browser (no JavaScript is needed by any pa
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import re
 import socket
@@ -13,86 +12,20 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest_api import Env
+from facegate.web.resident import phone_key
+from facegate.web.resident.phone_key import BAD_KEYS
 from facegate.web.server import ResidentServer
+from web_client import Page, Phone
 
 pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
 
 PIN = "482913"
-
-
-@dataclass
-class Page:
-    status: int
-    text: str
-    headers: Any
-
-    def csrf(self) -> str:
-        found = re.search(r'name="csrf" value="([^"]+)"', self.text)
-        assert found, "no form on the page"
-        return found.group(1)
-
-
-class Phone:
-    """A browser without JavaScript: cookies kept, forms posted, language asked for."""
-
-    def __init__(self, base: str, language: str = "en") -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.language = language
-
-    def request(
-        self,
-        path: str,
-        data: bytes | None = None,
-        content_type: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Page:
-        request = urllib.request.Request(self.base + path, data=data)
-        request.add_header("Accept-Language", self.language)
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        if content_type:
-            request.add_header("Content-Type", content_type)
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return Page(response.status, response.read().decode(), response.headers)
-        except urllib.error.HTTPError as error:
-            return Page(error.code, error.read().decode(), error.headers)
-
-    def get(self, path: str) -> Page:
-        return self.request(path)
-
-    def post(self, path: str, fields: dict[str, str]) -> Page:
-        body = urllib.parse.urlencode(fields).encode()
-        return self.request(path, body, "application/x-www-form-urlencoded")
-
-    def upload(self, path: str, csrf: str, photos: list[Path]) -> Page:
-        boundary = uuid.uuid4().hex
-        parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
-            f"{csrf}\r\n".encode()
-        ]
-        for photo in photos:
-            parts.append(
-                f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
-                f'filename="{photo.name}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-                + photo.read_bytes()
-                + b"\r\n"
-            )
-        parts.append(f"--{boundary}--\r\n".encode())
-        return self.request(path, b"".join(parts), f"multipart/form-data; boundary={boundary}")
-
-    def cookie(self, name: str) -> http.cookiejar.Cookie | None:
-        return next((c for c in self.jar if c.name == name), None)
 
 
 @pytest.fixture
@@ -165,7 +98,9 @@ def test_r2_a_resident_consents_on_their_own_phone_and_sets_a_pin(env: Env, page
     differ = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": PIN, "pin_again": "482914"})
     assert "两次输入的密码不一致" in differ.text
     weak = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": "123456", "pin_again": "123456"})
-    assert "操作未成功" in weak.text and "PIN" in weak.text
+    # The engine's refusal, said in the page's language.
+    assert "操作未成功" in weak.text
+    assert "太容易被猜到\uff08同一个数字重复或连续数字\uff09" in weak.text
     saved = phone.post("/pin", {"csrf": pin_form.csrf(), "pin": PIN, "pin_again": PIN})
     assert "密码已设置" in saved.text and PIN not in saved.text
     event = env.engine.present_credential("lobby", "pin", PIN)
@@ -200,7 +135,9 @@ def test_r3_a_child_s_consent_is_given_by_a_guardian(env: Env, pages: str) -> No
     assert "under 14" in form.text and 'name="guardian"' in form.text
     fields = {"csrf": form.csrf(), "notice_version": env.notice, "agree": "yes", "choice": "agree"}
     alone = phone.post("/consent", {**fields, "signer": "Chen Xiaoming"})
-    assert "R3" in alone.text and env.engine.store.live_consent(person_id) is None
+    assert (
+        "must give this consent" in alone.text and env.engine.store.live_consent(person_id) is None
+    )
     phone.post("/consent", {**fields, "signer": "Chen Hua", "guardian": "Chen Hua"})
     consent = env.engine.store.live_consent(person_id)
     assert consent is not None and consent.guardian == "Chen Hua"
@@ -223,7 +160,7 @@ def test_r7_a_resident_exports_then_erases_and_the_door_and_the_link_stop(
     unconfirmed = phone.post("/data/erase", {"csrf": erase.csrf()})
     assert unconfirmed.status == 200 and env.engine.store.people()
     receipt = phone.post("/data/erase", {"csrf": erase.csrf(), "confirm": "yes"})
-    assert "Deletion receipt" in receipt.text and "credentials 1" in receipt.text
+    assert "Deletion receipt" in receipt.text and "PINs, cards and keys: 1" in receipt.text
     assert env.engine.store.people() == []
     assert env.engine.present_credential("lobby", "pin", PIN)["reason"] == "unknown"
     assert phone.get("/").status == 401  # the session went with the person
@@ -298,6 +235,59 @@ def test_the_phone_key_s_calls_refuse_bad_bodies_clearly(env: Env, pages: str) -
     assert stale.status == 400 and "expired" in json.loads(stale.text)["error"]
     forged = phone.request("/phone/register/options", b"{}", "application/json")
     assert forged.status == 403  # no CSRF header: refused before anything is generated
+
+
+def _phone_key_session(make_env: Callable[..., Env]) -> tuple[Env, ResidentServer, Phone, str]:
+    """A resident of a lobby that opens by phone, with a phone key on record (its public key
+    is never read by these refusals), and the pages' CSRF header."""
+    env = make_env(phone=True)
+    server = ResidentServer(env.engine, "127.0.0.1", 0)
+    server.start()
+    phone = _opened(env, f"http://127.0.0.1:{server.port}", "Li Wei")
+    person_id = env.engine.store.people()[0].id
+    env.engine.store.add_passkey(person_id, webauthn_id="a2V5", public_key=b"\0", sign_count=0)
+    return env, server, phone, phone.get("/pin").csrf()
+
+
+def _open_by_phone(phone: Phone, csrf: str, credential: bytes) -> Page:
+    headers = {"X-CSRF-Token": csrf}
+    options = phone.request(
+        "/phone/open/options", b'{"door": "lobby"}', "application/json", headers
+    )
+    assert options.status == 200, options.text
+    return phone.request("/phone/open", credential, "application/json", headers)
+
+
+def test_r12_a_phone_key_that_keeps_failing_is_paused(make_env: Callable[..., Env]) -> None:
+    _env, server, phone, csrf = _phone_key_session(make_env)
+    try:
+        for _ in range(BAD_KEYS):
+            forged = _open_by_phone(phone, csrf, b'{"id": "c29tZW9uZSBlbHNl"}')
+            assert forged.status == 400 and "not this person's" in forged.text
+        paused = _open_by_phone(phone, csrf, b'{"id": "a2V5"}')
+        assert paused.status == 429 and "too often" in json.loads(paused.text)["error"]
+    finally:
+        server.stop()
+
+
+def test_r5_a_phone_key_from_outside_the_local_network_is_refused_on_record(
+    make_env: Callable[..., Env], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, server, phone, csrf = _phone_key_session(make_env)
+    try:
+        # The test's phone is on loopback: this is where a public address would be told apart.
+        monkeypatch.setattr(phone_key, "_local", lambda _address: False)
+        refused = json.loads(_open_by_phone(phone, csrf, b'{"id": "a2V5"}').text)
+        assert refused["result"] == "denied" and "own network" in refused["says"]
+        deadline = time.monotonic() + 10
+        while not env.engine.store.recent_access(1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [(entry, name)] = env.engine.store.recent_access(1)
+        assert (entry.door, entry.data["method"], entry.data["reason"], name) == (
+            "lobby", "phone", "not_local", "Li Wei",
+        )  # fmt: skip
+    finally:
+        server.stop()
 
 
 def test_r9_the_pages_load_nothing_from_another_origin(env: Env, pages: str) -> None:

@@ -177,6 +177,23 @@ class CredentialGate:
                 state.granted += 1
             return event
 
+    def refuse_phone_key(
+        self, door_id: str, *, person_id: str, person_name: str, arrived: float
+    ) -> Mapping[str, object]:
+        """A phone key used from outside the local network at a door that opens by phone only
+        from inside it: refused before its signature is read, yet signed, published and
+        audited under the holder's name like any denial (R5, R11)."""
+        actuator = self._actuators.get(door_id)
+        if actuator is None:
+            raise UnknownDoorError(f"no door with id {door_id!r}")
+        return actuator.decide(
+            method="phone",
+            reason="not_local",
+            person_id=person_id,
+            person_name=person_name,
+            evidence_at=arrived,
+        )
+
     def summarise(self, *, ending: bool = False) -> None:
         """Writes the summaries of lockouts that are over (every one, when the engine stops)."""
         for door_id, state in self._state.items():

@@ -74,7 +74,7 @@ class CredentialRecords(StoreCore):
             )
         except sqlite3.IntegrityError:
             raise CredentialInUseError(
-                f"this {credential.kind} is already in use; choose another"
+                f"this {credential.kind} is already in use; choose another", key="in_use"
             ) from None
         validity = credential.validity
         self.audit.append(

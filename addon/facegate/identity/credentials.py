@@ -36,9 +36,18 @@ def normalise(kind: CredentialKind, value: str) -> str:
     value = value.strip()
     if kind == "pin":
         if not value.isdigit() or not PIN_MIN_LENGTH <= len(value) <= PIN_MAX_LENGTH:
-            raise CredentialError(f"a PIN must be {PIN_MIN_LENGTH}-{PIN_MAX_LENGTH} digits")
+            raise CredentialError(
+                f"a PIN must be {PIN_MIN_LENGTH}-{PIN_MAX_LENGTH} digits",
+                key="pin_length",
+                low=PIN_MIN_LENGTH,
+                high=PIN_MAX_LENGTH,
+            )
         if (weakness := pin_weakness(value)) is not None:
-            raise CredentialError(f"a PIN must not be easy to guess: this one is {weakness}")
+            raise CredentialError(
+                f"a PIN must not be easy to guess: this one is {weakness}",
+                key="pin_weak",
+                weakness=weakness,
+            )
         return value
     if not _UID.match(value):
         raise CredentialError(f"a {kind} identifier must be 4-128 letters, digits or : _ - .")

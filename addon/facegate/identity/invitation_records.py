@@ -113,13 +113,15 @@ class InvitationRecords(StoreCore):
             (self._token_hash("invitation", token),),
         ).fetchone()
         if row is None:
-            raise InvitationError("this invitation link is not valid")
+            raise InvitationError("this invitation link is not valid", key="link_invalid")
         if row["used_at"] is not None:
-            raise InvitationError("this invitation link was already used")
+            raise InvitationError("this invitation link was already used", key="link_used")
         if row["revoked_at"] is not None:
-            raise InvitationError("this invitation link was replaced or withdrawn")
+            raise InvitationError(
+                "this invitation link was replaced or withdrawn", key="link_replaced"
+            )
         if now >= row["expires_at"]:
-            raise InvitationError("this invitation link has expired")
+            raise InvitationError("this invitation link has expired", key="link_expired")
         return row
 
     def invited(self, token: str) -> str:

@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from facegate.audit_records import AuditEntry, Verdict
+from facegate.audit_records import AuditEntry, Verdict, entry_of_row
 from facegate.errors import TamperError
 from facegate.identity.access_records import AccessRecords
 from facegate.identity.invitation_records import InvitationRecords
@@ -107,6 +107,16 @@ class IdentityStore(TemplateRecords, PasskeyRecords, AccessRecords, InvitationRe
     def audit_entries(self, *, after: int = 0, limit: int = 1000) -> list[AuditEntry]:
         with self._lock:
             return self.audit.entries(self._db, after=after, limit=limit)
+
+    def recent_access(self, limit: int = 50) -> list[tuple[AuditEntry, str | None]]:
+        """The latest decisions, newest first, each with the name of its person while that
+        person is still here (the log itself holds only the pseudonym, R11)."""
+        rows = self._query(
+            "SELECT a.*, p.name AS person_name FROM audit a LEFT JOIN people p "
+            "ON p.audit_ref = a.subject WHERE a.kind = 'access' ORDER BY a.seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [(entry_of_row(row), row["person_name"]) for row in rows]
 
     def verify_audit(self) -> Verdict:
         with self._lock:

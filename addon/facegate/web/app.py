@@ -29,6 +29,7 @@ from facegate.installation import load_or_create_installation_id
 from facegate.notice import LANGUAGES
 from facegate.web import body
 from facegate.web.access_routes import AccessRoutes
+from facegate.web.admin.pages import create_admin_app
 from facegate.web.audit_routes import AuditRoutes
 from facegate.web.auth import check_authorization
 from facegate.web.bodies import DoorMethodBody
@@ -38,7 +39,7 @@ from facegate.web.credentials import CredentialRoutes
 from facegate.web.error_table import error_response
 from facegate.web.event_stream import EventHub, events_handler
 from facegate.web.faces import FaceEnrolment
-from facegate.web.health import engine_health
+from facegate.web.health import door_json, doors_json, engine_health
 from facegate.web.invitation_routes import InvitationRoutes
 from facegate.web.openapi import build_spec
 from facegate.web.people import PeopleRoutes, everyone, person_summary
@@ -71,6 +72,10 @@ def create_app(
     app[SPEC] = build_spec()
     for method, path, handler in api.routes():
         app.router.add_route(method, path, handler)
+    # The administrator pages: Home Assistant's "Open Web UI" and sidebar land on "/".
+    app.router.add_get("/", _to_pages)
+    app.router.add_get("/admin", _to_pages)
+    app.add_subapp("/admin/", create_admin_app(engine, token, api.changed, api.door_changed))
     # The engine's listener list is shared with every door actuator, so this also reaches
     # decisions on doors started before the app.
     engine.add_listener(api.hub.on_decision)
@@ -96,9 +101,16 @@ def change_notifier(app: web.Application) -> Callable[[str, str], None]:
     return changed
 
 
+async def _to_pages(request: web.Request) -> web.StreamResponse:
+    # Relative, so that it stays under Home Assistant's ingress path.
+    raise web.HTTPFound("admin/")
+
+
 def _guard(token: str) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in ("/", "/admin") or request.path.startswith("/admin/"):
+            return await handler(request)  # the pages' own guard (web/admin/guard.py)
         problem = check_authorization(request.headers.get("Authorization"), token)
         if problem is not None:
             return error_reply(401, problem, {"WWW-Authenticate": 'Bearer realm="facegate"'})
@@ -148,28 +160,28 @@ class _Api:
             reply=reply,
             existing_person=self._existing_person,
             require_consent=self._require_consent,
-            changed=self._changed,
+            changed=self.changed,
         )
         self.summary = partial(person_summary, engine)
         self.people = PeopleRoutes(
             engine,
             existing_person=self._existing_person,
-            changed=self._changed,
+            changed=self.changed,
         )
         self.audit = AuditRoutes(engine.store)
         self.consent = ConsentRoutes(
             engine,
             existing_person=self._existing_person,
-            changed=self._changed,
+            changed=self.changed,
         )
         self.credentials = CredentialRoutes(
-            engine, existing_person=self._existing_person, changed=self._changed
+            engine, existing_person=self._existing_person, changed=self.changed
         )
         self.access = AccessRoutes(
-            engine, existing_person=self._existing_person, changed=self._changed
+            engine, existing_person=self._existing_person, changed=self.changed
         )
         self.invitations = InvitationRoutes(
-            engine, existing_person=self._existing_person, changed=self._changed
+            engine, existing_person=self._existing_person, changed=self.changed
         )
         self.events = events_handler(self.hub, self.snapshot)
 
@@ -212,7 +224,7 @@ class _Api:
 
     # Shared pieces ------------------------------------------------------------------------
 
-    async def _changed(self, change: str, person_id: str | None = None) -> None:
+    async def changed(self, change: str, person_id: str | None = None) -> None:
         """After any change to people, consent, templates or credentials: the doors see it at
         once, and so do the event stream's clients."""
         await call(self.engine.identity_changed)
@@ -237,39 +249,16 @@ class _Api:
             fail(404, f"no person with id {person_id}")
         return person_id
 
-    def _door_json(self, door_id: str, overrides: dict[tuple[str, str], bool]) -> dict[str, Any]:
-        door = self.engine.config.doors[door_id]
-        enabled = sorted(m for m in door.methods if overrides.get((door_id, m), True))
-        state = self.engine.door_state(door_id, overrides)
-        camera = None
-        if door.camera is not None:
-            camera = {"name": door.camera, "online": state["camera_online"]}
-        return {
-            "id": door.id,
-            "name": door.name,
-            "methods": sorted(door.methods),
-            "enabled": enabled,
-            "face_enabled": state["face_enabled"],
-            "camera": camera,
-            "lock": "mqtt" if door.lock.command_topic is not None else "home_assistant",
-            # Counters only: never a presented value, never who tried.
-            "credential_attempts": state["credential_attempts"],
-        }
-
     def door_changed(self, door_id: str) -> None:
         """On an engine thread: a door's own state changed (a lockout, a guessing attack)."""
         overrides = self.store.door_method_overrides()
-        self.hub.state_threadsafe("door", door=self._door_json(door_id, overrides))
-
-    def _doors(self) -> list[dict[str, Any]]:
-        overrides = self.store.door_method_overrides()
-        return [self._door_json(d, overrides) for d in self.engine.config.doors]
+        self.hub.state_threadsafe("door", door=door_json(self.engine, door_id, overrides))
 
     async def snapshot(self) -> dict[str, Any]:
         def gather() -> dict[str, Any]:
             return {
                 "notice_version": self.engine.notice.version,
-                "doors": self._doors(),
+                "doors": doors_json(self.engine),
                 "people": everyone(self.engine),
             }
 
@@ -314,7 +303,7 @@ class _Api:
     # Doors --------------------------------------------------------------------------------
 
     async def doors(self, _request: web.Request) -> web.Response:
-        return reply({"doors": await call(self._doors)})
+        return reply({"doors": await call(doors_json, self.engine)})
 
     async def door_method(self, request: web.Request) -> web.Response:
         door_id = request.match_info["door"]
@@ -324,7 +313,7 @@ class _Api:
         # R4 and the configured methods are checked by the engine and its store (RuleError: 409).
         await call(self.engine.set_door_method, door_id, data.method, data.enabled)
         overrides = await call(self.store.door_method_overrides)
-        result = self._door_json(door_id, overrides)
+        result = door_json(self.engine, door_id, overrides)
         self.hub.state("door", door=result)
         return reply(result)
 

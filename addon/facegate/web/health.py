@@ -7,6 +7,7 @@ guessing attack (R12), or the broker is gone (no lock command can go out).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -50,3 +51,31 @@ def engine_health(engine: Engine, event_clients: int) -> dict[str, Any]:
         "audit_problem": verdict.problem,
         "event_clients": event_clients,
     }
+
+
+def door_json(
+    engine: Engine, door_id: str, overrides: Mapping[tuple[str, str], bool]
+) -> dict[str, Any]:
+    """A door as the API, the event stream and the administrator pages show it: its methods,
+    which are on, its camera and its keypad counters (never a presented value or who tried)."""
+    door = engine.config.doors[door_id]
+    enabled = sorted(m for m in door.methods if overrides.get((door_id, m), True))
+    state = engine.door_state(door_id, overrides)
+    camera = None
+    if door.camera is not None:
+        camera = {"name": door.camera, "online": state["camera_online"]}
+    return {
+        "id": door.id,
+        "name": door.name,
+        "methods": sorted(door.methods),
+        "enabled": enabled,
+        "face_enabled": state["face_enabled"],
+        "camera": camera,
+        "lock": "mqtt" if door.lock.command_topic is not None else "home_assistant",
+        "credential_attempts": state["credential_attempts"],
+    }
+
+
+def doors_json(engine: Engine) -> list[dict[str, Any]]:
+    overrides = engine.store.door_method_overrides()
+    return [door_json(engine, d, overrides) for d in engine.config.doors]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,7 +21,8 @@ from aiohttp import web
 from facegate.engine import Engine
 from facegate.errors import FacegateError
 from facegate.identity.invitation_records import ResidentSession
-from facegate.web.resident.words import LANGUAGES, WORDS, choose
+from facegate.web.attempts import Attempts
+from facegate.web.resident.words import LANGUAGES, WORDS, choose, refusal
 
 _LOGGER = logging.getLogger("facegate.residents")
 SESSION_COOKIE = "fg_session"
@@ -67,6 +66,11 @@ def language(request: web.Request) -> str:
 
 def words(request: web.Request) -> dict[str, str]:
     return WORDS[language(request)]
+
+
+def said(request: web.Request, error: Exception) -> str:
+    """An engine's refusal in the page's language."""
+    return refusal(language(request), error)
 
 
 def render(
@@ -113,19 +117,13 @@ class Guard:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._bad_links: dict[str, deque[float]] = {}
+        self._bad_links = Attempts(BAD_LINKS, BAD_LINKS_WINDOW_S)
 
     def bad_link(self, request: web.Request) -> None:
-        seen = self._bad_links.setdefault(request.remote or "?", deque(maxlen=BAD_LINKS))
-        seen.append(time.monotonic())
+        self._bad_links.failed(request.remote or "?")
 
     def _too_many(self, request: web.Request) -> bool:
-        seen = self._bad_links.get(request.remote or "?")
-        return (
-            seen is not None
-            and len(seen) == BAD_LINKS
-            and time.monotonic() - seen[0] < BAD_LINKS_WINDOW_S
-        )
+        return self._bad_links.refused(request.remote or "?")
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -203,7 +201,7 @@ class Guard:
         try:
             return await handler(request)
         except FacegateError as error:
-            raise PageError(400, t["problem"], str(error)) from error
+            raise PageError(400, t["problem"], said(request, error)) from error
 
 
 def check_csrf(request: web.Request, sent: str) -> None:

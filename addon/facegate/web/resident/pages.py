@@ -37,6 +37,7 @@ from facegate.web.resident.app import (
     check_csrf,
     language,
     render,
+    said,
     secure,
     session_cookie,
     words,
@@ -97,7 +98,7 @@ class ResidentPages:
         """A link that cannot be used, counted against the address that brought it."""
         self._guard.bad_link(request)
         t = words(request)
-        return PageError(410, t["invalid_link"], str(error), t["ask_again"])
+        return PageError(410, t["invalid_link"], said(request, error), t["ask_again"])
 
     async def invitation(self, request: web.Request) -> web.Response:
         residents = self.engine.config.residents
@@ -176,6 +177,11 @@ class ResidentPages:
         guardian = str(form.get("guardian", "")).strip() or None
         if not signer:
             return await self.consent_page(request, problem=t["signature"])
+        summary = await self._summary(request)
+        if summary["needs_guardian"] and guardian is None:  # R3, said before the store says it
+            return await self.consent_page(
+                request, problem=t["guardian_intro"].format(name=summary["name"])
+            )
         try:
             await self._call(
                 self.store.give_consent,
@@ -186,7 +192,7 @@ class ResidentPages:
                 guardian=guardian,
             )
         except FacegateError as error:  # the rule that refused it, in its words (R3 ...)
-            return await self.consent_page(request, problem=str(error))
+            return await self.consent_page(request, problem=said(request, error))
         await self._done("consent_given", person_id)
         return await self.face_page(request)
 
@@ -204,8 +210,8 @@ class ResidentPages:
             return await self.face_page(request, problem=t["photos"])
         try:
             images = [
-                (f"photo {i + 1}", await self._call(decode_image, blob, f"photo {i + 1}"))
-                for i, blob in enumerate(blobs)
+                (label, await self._call(decode_image, blob, label))
+                for label, blob in zip(_labels(t, len(blobs)), blobs, strict=True)
             ]
             del blobs
             analyzer = self.engine.analyzer("short")
@@ -221,7 +227,7 @@ class ResidentPages:
             del enrol
             del images
         except FacegateError as error:  # too dark, no face, a screen, not the same person
-            return await self.face_page(request, problem=str(error))
+            return await self.face_page(request, problem=said(request, error))
         await self._done("templates", person_id)
         return await self.home(
             request, flash=t["enrolled"].format(count=len(enrolment.template_ids))
@@ -243,7 +249,7 @@ class ResidentPages:
         try:
             await self._call(self.engine.add_credential, person_id, "pin", pin, "set by resident")
         except FacegateError as error:  # easy to guess, already in use, too many changes
-            return await self.pin_page(request, problem=str(error))
+            return await self.pin_page(request, problem=said(request, error))
         for old in held:  # the new PIN replaces the old one
             await self._call(self.store.remove_credential, person_id, old.id)
         await self._done("credentials", person_id)
@@ -302,11 +308,20 @@ class ResidentPages:
         person_id = self._person_id(request)
         receipt = await self._call(self.store.erase_person, person_id, "request")
         await self._done("person_erased", person_id)
-        what = ", ".join(f"{k} {v}" for k, v in receipt.deleted.items())
+        t = words(request)
+        what = ", ".join(
+            t[f"deleted_{kind}"].format(count=count)
+            for kind, count in receipt.deleted.items()
+            if count and f"deleted_{kind}" in t
+        )
         when = dt.datetime.fromtimestamp(receipt.erased_at).isoformat(timespec="seconds")
         response = render(request, "receipt.html", receipt=receipt.to_json(), when=when, what=what)
         response.del_cookie(SESSION_COOKIE, path="/")
         return response
+
+
+def _labels(t: dict[str, str], count: int) -> list[str]:
+    return [t["photo_n"].format(n=i + 1) for i in range(count)]
 
 
 async def _form_images(request: web.Request) -> tuple[str, list[bytes]]:

@@ -29,11 +29,17 @@ from webauthn.helpers.structs import (
 )
 
 from facegate.engine import Engine
+from facegate.errors import FacegateError
 from facegate.identity.passkey_records import Passkey
+from facegate.web.attempts import Attempts
 from facegate.web.resident.app import SESSION, render, words
 
 CHALLENGE_S = 60.0
 RP_NAME = "facegate"
+# Phone keys that fail their check (another person's key, a bad signature) for one person: this
+# many in the window, then the person's "Open" waits.
+BAD_KEYS = 5
+BAD_KEYS_WINDOW_S = 600.0
 
 
 def _origin(request: web.Request) -> tuple[str, str]:
@@ -72,6 +78,7 @@ class PhoneKey:
         self.store = engine.store
         # person id -> (purpose, challenge, door, until): one pending ceremony per person.
         self._challenges: dict[str, tuple[str, bytes, str | None, float]] = {}
+        self._bad_keys = Attempts(BAD_KEYS, BAD_KEYS_WINDOW_S)
 
     def _person(self, request: web.Request) -> str:
         return request[SESSION].person_id
@@ -171,7 +178,20 @@ class PhoneKey:
         challenge, door_id = self._take(person_id, "open")
         assert door_id is not None
         door = self.engine.config.doors[door_id]
+        if self._bad_keys.refused(person_id):
+            raise web.HTTPTooManyRequests(reason=t["phone_too_many"])
         if not door.phone_anywhere and not _local(request.remote):
+            gate = self.engine.credential_gate
+            if gate is None:
+                raise FacegateError("the engine is not started")
+            person = await asyncio.to_thread(self.store.person, person_id)
+            await asyncio.to_thread(
+                gate.refuse_phone_key,
+                door.id,
+                person_id=person_id,
+                person_name=person.name,
+                arrived=arrived,
+            )
             return web.json_response({"result": "denied", "says": t["phone_not_local"]})
         credential = await _object(request)
         key = next(
@@ -180,6 +200,7 @@ class PhoneKey:
             None,
         )  # fmt: skip
         if key is None:
+            self._bad_keys.failed(person_id)
             raise web.HTTPBadRequest(reason="this phone key is not this person's")
         rp_id, origin = _origin(request)
         try:
@@ -193,6 +214,7 @@ class PhoneKey:
                 require_user_verification=True,
             )
         except WebAuthnException as error:
+            self._bad_keys.failed(person_id)
             raise web.HTTPBadRequest(reason=f"the phone key's signature failed: {error}") from None
         await asyncio.to_thread(
             self.store.note_signature, key.credential_id, verified.new_sign_count

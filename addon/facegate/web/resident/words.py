@@ -54,6 +54,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "face_intro": "Take 3 photos of your face (or choose them): face the camera, in good "
         "light, one at a time. They are analysed in memory and never stored.",
         "photos": "Photos of your face",
+        "photo_n": "photo {n}",
         "camera_button": "Take 3 photos with the camera",
         "camera_label": "The camera's picture",
         "camera_taking": "Photo {n} of 3: look at the camera…",
@@ -84,6 +85,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "pin_button": "Save the PIN",
         "pin_saved": "Your PIN is set.",
         "pin_mismatch": "The two PINs differ; enter the same PIN twice.",
+        "phone_too_many": "Your phone key failed too often: wait ten minutes and try again.",
         "data_title": "My data and my rights",
         "consent_status": "Face consent",
         "status_live": "given, until {until}",
@@ -105,6 +107,14 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "erase_button": "Erase now",
         "receipt": "Deletion receipt",
         "receipt_text": "Receipt {id}, {when}: deleted {what}.",
+        "receipt_statement": "Your record, face templates, credentials, consent records and "
+        "access-group memberships were deleted from this installation. The audit log keeps "
+        "its entries under a pseudonym that no longer leads to you.",
+        "deleted_person": "your record",
+        "deleted_templates": "face templates: {count}",
+        "deleted_credentials": "PINs, cards and keys: {count}",
+        "deleted_consents": "consent records: {count}",
+        "deleted_memberships": "group memberships: {count}",
         "invalid_link": "This invitation link cannot be used",
         "ask_again": "Ask the building's administrator for a new invitation.",
         "no_session": "Please open the invitation link you were sent.",
@@ -157,6 +167,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "face_intro": "请拍摄（或选择）3 张正脸照片：面向镜头、光线充足、每张一人。"
         "照片只在内存中分析，从不保存。",
         "photos": "您的人脸照片",
+        "photo_n": "第 {n} 张照片",
         "camera_button": "用摄像头拍 3 张照片",
         "camera_label": "摄像头画面",
         "camera_taking": "第 {n} 张，共 3 张：请看镜头……",
@@ -185,6 +196,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "pin_again": "再输入一次",
         "pin_button": "保存密码",
         "pin_saved": "密码已设置。",
+        "phone_too_many": "手机钥匙验证失败次数过多，请十分钟后再试。",
         "pin_mismatch": "两次输入的密码不一致，请输入相同的密码。",
         "data_title": "我的信息与权利",
         "consent_status": "人脸识别授权",
@@ -206,6 +218,13 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "erase_button": "立即删除",
         "receipt": "删除回执",
         "receipt_text": "回执 {id}，{when}：已删除 {what}。",
+        "receipt_statement": "您的个人记录、人脸模板、开门凭证、授权记录和通行组成员关系"
+        "已从本系统删除。审计日志中的条目只保留一个化名，已无法再关联到您。",
+        "deleted_person": "您的个人记录",
+        "deleted_templates": "人脸模板 {count} 个",
+        "deleted_credentials": "密码、门卡和钥匙 {count} 个",
+        "deleted_consents": "授权记录 {count} 条",
+        "deleted_memberships": "通行组成员关系 {count} 个",
         "invalid_link": "此邀请链接无法使用",
         "ask_again": "请向楼栋管理员索取新的邀请链接。",
         "no_session": "请打开您收到的邀请链接。",
@@ -216,6 +235,56 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "required": "必填",
     },
 }
+
+
+# What the engine refuses, in the reader's language (FacegateError.key, its values in the
+# blanks). English pages show the engine's own message, which says the same.
+REFUSALS: Final[dict[str, str]] = {
+    "no_face": "{label}：没有找到人脸。请正对镜头，让整张脸都在画面里。",
+    "too_small_for_liveness": "{label}：人脸太小，无法确认是真人。请靠近一些再拍。",
+    "not_live": "{label}：这看起来像是照片或屏幕上的画面，而不是本人（活体检测，R12）。"
+    "请对着本人重新拍摄。",
+    "quality_too_small": "{label}：人脸太小。请靠近镜头。",
+    "quality_blurry": "{label}：照片太模糊或太暗。请在光线充足的地方拿稳手机再拍。",
+    "quality_turned_away": "{label}：脸没有正对镜头。请转过来直视镜头。",
+    "quality_unusable": "{label}：这张照片无法使用，请重新拍摄。",
+    "spread": "这些照片看起来不像同一个人。请只用本人的照片，并正对镜头。",
+    "not_an_image": "{label}：不是可读取的 JPEG 或 PNG 图片。",
+    "image_too_large": "{label}：图片太大。",
+    "pin_length": "密码必须是 {low} 到 {high} 位数字。",
+    "pin_weak": "这个密码太容易被猜到（{weakness}），请换一个。",
+    "in_use": "这个号码已被使用，请换一个。",
+    "too_many_changes": "被拒绝的更改次数过多，请 {seconds} 秒后再试。",
+    "link_invalid": "这个邀请链接无效。",
+    "link_used": "这个邀请链接已经用过了。",
+    "link_replaced": "这个邀请链接已被新的邀请取代或已撤回。",
+    "link_expired": "这个邀请链接已过期。",
+}
+PIN_WEAKNESSES: Final[dict[str, str]] = {
+    "one repeated digit or a plain run": "同一个数字重复或连续数字",
+    "a group of digits repeated": "一组数字重复",
+    "doubled digits": "每个数字都重复两次",
+    "two digits only": "只用了两个数字",
+    "a shape on the keypad": "键盘上的一个图形",
+    "a date": "一个日期",
+    "a common choice": "常见的密码",
+}
+
+
+def refusal(lang: str, error: Exception) -> str:
+    """What the engine refused, said in `lang`: the engine's own English message, or its
+    translation where the refusal has one."""
+    key = getattr(error, "key", None)
+    template = REFUSALS.get(key or "") if lang == "zh-Hans" else None
+    if template is None:
+        return str(error)
+    values = dict(getattr(error, "values", {}))
+    if "weakness" in values:
+        values["weakness"] = PIN_WEAKNESSES.get(str(values["weakness"]), values["weakness"])
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):  # a refusal raised without its blanks: say it in English
+        return str(error)
 
 
 def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:
