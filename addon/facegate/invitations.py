@@ -25,6 +25,12 @@ class InvitationLink:
         svg: str = self.qr().svg_inline(scale=4, border=4, dark="#000", light="#fff")
         return svg
 
+    def qr_data_uri(self) -> str:
+        """The same code as a data: URI an <img> shows (a full SVG document, namespace and
+        all, which an inline one leaves out)."""
+        uri: str = self.qr().svg_data_uri(scale=4, border=4, dark="#000", light="#fff")
+        return uri
+
     def to_json(self) -> dict[str, object]:
         return {"url": self.url, "expires_at": self.expires_at, "qr_svg": self.qr_svg()}
 

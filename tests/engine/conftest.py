@@ -14,7 +14,12 @@ from facegate.models import default_models_dir, verify_all
 # The fixture plugins are also imported directly by tests that use their classes; registering
 # them here first keeps pytest's assertion rewriting on for them.
 pytest.register_assert_rewrite(
-    "conftest_mqtt", "conftest_rtsp", "conftest_door", "conftest_keypad", "conftest_api"
+    "conftest_mqtt",
+    "conftest_rtsp",
+    "conftest_door",
+    "conftest_keypad",
+    "conftest_api",
+    "conftest_browser",
 )
 
 

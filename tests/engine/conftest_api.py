@@ -103,6 +103,7 @@ def _config(
     *,
     phone: bool = False,
     ingress_proxy: str | None = None,
+    liveness: str = "off",
 ) -> Config:
     methods = ["pin", "card", "tag", *(["phone"] if phone else [])]
     doors: dict[str, Any] = {
@@ -124,7 +125,7 @@ def _config(
             "lock": {"command_topic": "test/front/set"},
             # The camera plays a photo: liveness would (rightly) refuse it. test_liveness.py
             # covers liveness at the door and at enrolment.
-            "liveness": "off",
+            "liveness": liveness,
         }
     return parse(raw)
 
@@ -189,10 +190,14 @@ def make_env(
     made: list[Env] = []
 
     def make(
-        camera_url: str | None = None, *, phone: bool = False, ingress_proxy: str | None = None
+        camera_url: str | None = None,
+        *,
+        phone: bool = False,
+        ingress_proxy: str | None = None,
+        liveness: str = "off",
     ) -> Env:
         """`phone`: the lobby opens by phone key too; `ingress_proxy`: the address whose
-        ingress headers the administrator pages believe."""
+        ingress headers the administrator pages believe; `liveness`: the face door's."""
         config = _config(
             tmp_path / f"data{len(made)}",
             models_dir,
@@ -200,6 +205,7 @@ def make_env(
             camera_url,
             phone=phone,
             ingress_proxy=ingress_proxy,
+            liveness=liveness,
         )
         env = Env(config)
         made.append(env)

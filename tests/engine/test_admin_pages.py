@@ -138,7 +138,7 @@ def test_people_invitations_and_groups_on_the_pages(env: Env) -> None:
         assert added.status == 200 and "已添加 王芳" in added.text
         person_id = env.api.get("/api/people").data["people"][0]["id"]
         invited = browser.post(f"/admin/people/{person_id}/invitation", {"csrf": added.csrf()})
-        assert 'src="data:image/svg+xml;base64,' in invited.text
+        assert 'src="data:image/svg+xml' in invited.text
         link = html.unescape(re.findall(r'id="invitation-link">([^<]+)<', invited.text)[0])
         phone = Phone(f"http://127.0.0.1:{residents.port}", "zh-Hans")
         path = "/invite/" + link.rsplit("/invite/", 1)[1]

@@ -7,84 +7,21 @@ README's come from there), else to the test's temporary directory.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest_api import Env
+from conftest_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, Journey
 from facegate.clip import build_clip
 from facegate.simulated_camera import RtspServer
 from facegate.web.server import ResidentServer
 
-pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api"]
-playwright = pytest.importorskip("playwright.sync_api")
+pytest_plugins = ["conftest_mqtt", "conftest_rtsp", "conftest_api", "conftest_browser"]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 390, "height": 844}
 PIN = "482913"
-
-
-class Journey:
-    """One resident's phone: a Chromium page, the requests it made, its screenshots."""
-
-    def __init__(self, browser: Any, base: str, locale: str, shots: Path, name: str) -> None:
-        self.base = base
-        self.context = browser.new_context(
-            viewport=PHONE, locale=locale, is_mobile=True, has_touch=True, device_scale_factor=2
-        )
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.shots, self.name, self.step = shots, name, 0
-
-    def shot(self, what: str) -> None:
-        self.step += 1
-        path = str(self.shots / f"{self.name}-{self.step}-{what}.png")
-        try:
-            self.page.screenshot(path=path)
-        except playwright.Error:  # seen once under load, mid-navigation: one more try
-            self.page.wait_for_load_state()
-            self.page.screenshot(path=path)
-
-    def foreign(self) -> list[str]:
-        return [url for url in self.requests if not url.startswith(self.base)]
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    """Playwright, once per module (its sync API cannot be started twice at a time)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: scripts/setup.sh installs Debian's chromium")
-    with playwright.sync_playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def browser(driver: Any) -> Iterator[Any]:
-    launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield launched
-    launched.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    where = Path(os.environ.get("FACEGATE_SCREENSHOTS") or tmp_path / "screens")
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 @pytest.fixture(scope="module")
@@ -192,20 +129,32 @@ def test_r4_a_resident_declines_the_face_and_opens_the_door_with_a_pin(
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def camera_feed(tmp_path_factory, faces) -> Path:
-    """What the phone's camera sees: a still photo of the resident as a Y4M video, the form
-    Chromium's fake capture device plays."""
-    out = tmp_path_factory.mktemp("camera") / "obama.y4m"
+def _y4m(source: Path, out: Path, *, still: bool = False) -> Path:
+    """What the phone's camera sees, as the Y4M video Chromium's fake capture device plays
+    (in a loop): a photo held still, or a clip."""
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-loop", "1", "-i",
-         str(faces / "enroll/barack_obama/obama.jpg"), "-t", "2", "-r", "10",
+        ["ffmpeg", "-loglevel", "error", *(["-loop", "1"] if still else []), "-i", str(source),
+         "-t", "2" if still else "4", "-r", "10",
          "-vf", "scale=640:480:force_original_aspect_ratio=decrease,"
          "pad=640:480:(ow-iw)/2:(oh-ih)/2", "-pix_fmt", "yuv420p", str(out)],
         check=True,
         timeout=120,
     )  # fmt: skip
     return out
+
+
+@pytest.fixture(scope="module")
+def camera_feed(tmp_path_factory, faces) -> Path:
+    out = tmp_path_factory.mktemp("camera") / "obama.y4m"
+    return _y4m(faces / "enroll/barack_obama/obama.jpg", out, still=True)
+
+
+def _with_camera(driver: Any, feed: Path) -> Any:
+    fake_camera = [
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={feed}",
+    ]
+    return driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + fake_camera)
 
 
 def test_r10_a_resident_enrols_with_the_phone_s_camera_and_the_door_opens(
@@ -216,11 +165,7 @@ def test_r10_a_resident_enrols_with_the_phone_s_camera_and_the_door_opens(
     decisions: list[dict[str, Any]] = []
     env.engine.add_listener(lambda event: decisions.append(dict(event)))
     server, base = _pages(env)
-    fake_camera = [
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera_feed}",
-    ]
-    browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + fake_camera)
+    browser = _with_camera(driver, camera_feed)
     try:
         phone = Journey(browser, base, "en-GB", shots, "en-camera")
         phone.context.grant_permissions(["camera"], origin=base)
@@ -231,8 +176,11 @@ def test_r10_a_resident_enrols_with_the_phone_s_camera_and_the_door_opens(
         page.get_by_label("I agree that my face is processed").check()
         page.get_by_label("Type your full name as your signature").fill("Barack Obama")
         page.get_by_role("button", name="I agree — use my face").click()
-        take = page.get_by_role("button", name="Take 3 photos with the camera")
-        take.click()
+        page.get_by_role("button", name="Turn on the camera").click()
+        # While the camera is on, the engine says what it sees before anything is enrolled.
+        page.wait_for_selector("text=Good: your face is clear", timeout=20_000)
+        phone.shot("camera-ready")
+        page.get_by_role("button", name="Take 3 photos with the camera").click()
         page.wait_for_selector("text=Photo 2 of 3", timeout=15_000)
         phone.shot("camera")
         page.wait_for_selector("text=3 photo(s) enrolled", timeout=30_000)
@@ -308,7 +256,8 @@ def test_r3_a_guardian_consents_for_a_child_in_the_browser(
         page.get_by_label("我同意按告知").check()
         page.get_by_label("监护人\uff1a请输入您的姓名作为签名").fill("Chen Hua")
         page.get_by_role("button", name="我同意——使用刷脸开门").click()
-        assert "R3" in page.content()  # no guardian named: refused, nothing recorded
+        # No guardian named: refused, nothing recorded.
+        assert "须由父母或其他监护人同意" in page.get_by_role("alert").inner_text()
         assert env.engine.store.live_consent(child) is None
         page.get_by_label("我同意按告知").check()
         page.get_by_label("监护人姓名").fill("Chen Hua")
@@ -351,5 +300,55 @@ def test_an_expired_reused_or_forged_invitation_is_refused_in_the_browser(
         finally:
             other.close()
         assert phone.foreign() == []
+    finally:
+        server.stop()
+
+
+def test_r12_an_enrolment_from_a_phone_screen_held_to_the_camera_is_refused(
+    make_env, shots: Path, driver: Any, faces: Path, tmp_path: Path
+) -> None:
+    """A real replay (a phone showing the person, held to a webcam) refused as the page's camera
+    sees it, then the same person live accepted, at a face door that requires liveness."""
+    clips = faces / "pad_real_dev/clips"
+    replay = _y4m(clips / "replay/lestari_fake_c0.mp4", tmp_path / "replay.y4m")
+    live = _y4m(clips / "live/lestari_real_c0.mp4", tmp_path / "live.y4m")
+    env: Env = make_env("rtsp://127.0.0.1:9/away", liveness="required")
+    server, base = _pages(env)
+    person = env.person("Lestari")
+    try:
+        for feed, lang in ((replay, "zh-CN"), (live, "en-GB")):
+            browser = _with_camera(driver, feed)
+            try:
+                name = "zh-Hans-screen" if feed == replay else "en-live"
+                phone = Journey(browser, base, lang, shots, name)
+                phone.context.grant_permissions(["camera"], origin=base)
+                page = phone.page
+                url = env.api.post(f"/api/people/{person}/invitation").data["url"]
+                page.goto(base + "/invite/" + url.rsplit("/invite/", 1)[1])
+                page.locator("form button[type=submit]").click()
+                if feed == replay:
+                    page.goto(base + "/consent")
+                    page.get_by_label("我同意按告知").check()
+                    page.get_by_label("请输入您的姓名作为签名").fill("Lestari")
+                    page.get_by_role("button", name="我同意——使用刷脸开门").click()
+                    page.get_by_role("button", name="打开摄像头").click()
+                    page.wait_for_selector("text=屏幕上的画面", timeout=20_000)
+                    phone.shot("camera-says-screen")
+                    page.get_by_role("button", name="用摄像头拍 3 张照片").click()
+                    alert = page.get_by_role("alert")
+                    alert.wait_for(timeout=30_000)
+                    assert "屏幕上的画面" in alert.inner_text()
+                    phone.shot("refused")
+                    assert env.engine.store.template_count(person) == 0
+                else:
+                    page.goto(base + "/face")
+                    page.get_by_role("button", name="Turn on the camera").click()
+                    page.wait_for_selector("text=Good: your face is clear", timeout=20_000)
+                    page.get_by_role("button", name="Take 3 photos with the camera").click()
+                    page.wait_for_selector("text=3 photo(s) enrolled", timeout=30_000)
+                    assert env.engine.store.template_count(person) == 3
+                assert phone.foreign() == []
+            finally:
+                browser.close()
     finally:
         server.stop()

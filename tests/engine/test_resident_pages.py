@@ -237,6 +237,13 @@ def test_the_phone_key_s_calls_refuse_bad_bodies_clearly(env: Env, pages: str) -
     assert forged.status == 403  # no CSRF header: refused before anything is generated
 
 
+def _grey_jpeg() -> bytes:
+    import cv2  # the vision stack, in the engine's own test environment
+    import numpy as np
+
+    return bytes(cv2.imencode(".jpg", np.full((480, 640, 3), 128, np.uint8))[1])
+
+
 def _phone_key_session(make_env: Callable[..., Env]) -> tuple[Env, ResidentServer, Phone, str]:
     """A resident of a lobby that opens by phone, with a phone key on record (its public key
     is never read by these refusals), and the pages' CSRF header."""
@@ -303,16 +310,32 @@ def test_r9_the_pages_load_nothing_from_another_origin(env: Env, pages: str) -> 
     assert phone.get("/static/style.css").status == 200
 
 
-def test_r10_a_face_is_enrolled_from_photos_on_the_phone(env: Env, pages: str, faces: Path) -> None:
+def test_r10_a_face_is_enrolled_from_photos_on_the_phone(
+    env: Env, pages: str, faces: Path, tmp_path: Path
+) -> None:
     phone = _opened(env, pages, "Barack Obama")
     person_id = env.engine.store.people()[0].id
+    photo = faces / "enroll/barack_obama/obama.jpg"
+    early = phone.upload("/face/check", phone.get("/face").csrf(), [photo])
+    # No face is analysed before consent (R2): the camera's live check says so.
+    assert early.status == 409 and "consent" in json.loads(early.text)["error"]
     form = phone.get("/consent")
     phone.post(
         "/consent",
         {"csrf": form.csrf(), "notice_version": env.notice, "agree": "yes",
          "signer": "Barack Obama", "choice": "agree"},
     )  # fmt: skip
-    photos = [faces / "enroll/barack_obama/obama.jpg", faces / "enroll/barack_obama/obama2.jpg"]
+    # The live check while the camera is on: what an enrolment would say, nothing stored.
+    csrf = phone.get("/face").csrf()
+    assert json.loads(phone.upload("/face/check", csrf, [photo]).text)["ready"] is True
+    wall = tmp_path / "wall.jpg"
+    wall.write_bytes(_grey_jpeg())
+    nobody = json.loads(phone.upload("/face/check", csrf, [wall]).text)
+    assert nobody == {"ready": False, "says": "The camera's picture: no face found"}
+    assert env.engine.store.template_count(person_id) == 0
+    two = phone.upload("/face/check", csrf, [photo, photo])
+    assert two.status == 400 and "at most 1" in json.loads(two.text)["error"]
+    photos = [photo, faces / "enroll/barack_obama/obama2.jpg"]
     done = phone.upload("/face", phone.get("/face").csrf(), photos)
     assert done.status == 200 and "2 photo(s) enrolled" in done.text, done.text
     assert env.engine.store.template_count(person_id) == 2

@@ -10,7 +10,6 @@ log and the event stream (Home Assistant) see it at once. Pages work without Jav
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -278,8 +277,7 @@ class AdminPages:
             link = await asyncio.to_thread(invite, self.store, self.engine.config, person_id)
         except NotFoundError:
             raise web.HTTPNotFound() from None
-        qr = "data:image/svg+xml;base64," + base64.b64encode(link.qr_svg().encode()).decode()
-        return await self.person(request, invitation=link, qr=qr)
+        return await self.person(request, invitation=link, qr=link.qr_data_uri())
 
     async def revoke(self, request: web.Request) -> web.Response:
         revoked = await asyncio.to_thread(

@@ -39,7 +39,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 PUBLIC = ("/invite/", "/static/")
-JSON_PATHS = ("/phone/",)  # the phone key's script reads errors as JSON
+JSON_PATHS = ("/phone/", "/face/check")  # what the page scripts read as JSON, errors too
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION = web.RequestKey("resident_session", ResidentSession)

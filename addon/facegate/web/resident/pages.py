@@ -13,15 +13,13 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from importlib import resources
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from facegate.engine import Engine
-from facegate.enrol import MAX_ENROLMENT_IMAGES, decode_image, enrol_images
+from facegate.enrol import MAX_ENROLMENT_IMAGES
 from facegate.errors import FacegateError
 from facegate.identity.invitation_records import InvitationError, ResidentSession
 from facegate.identity.records import DEFAULT_CONSENT_DAYS
@@ -34,7 +32,6 @@ from facegate.web.resident.app import (
     SESSION_COOKIE,
     Guard,
     PageError,
-    check_csrf,
     language,
     render,
     said,
@@ -42,6 +39,7 @@ from facegate.web.resident.app import (
     session_cookie,
     words,
 )
+from facegate.web.resident.face_pages import FacePages
 from facegate.web.resident.phone_key import PhoneKey
 
 Changed = Callable[[str, str], None]
@@ -58,11 +56,10 @@ class ResidentPages:
         self.store = engine.store
         self._guard = guard
         self._changed = changed
-        # One enrolment at a time, as for the administrator API (web/faces.py).
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resident-enrol")
+        self.faces = FacePages(engine, self._done, self.home)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.faces.close()
 
     async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -194,44 +191,7 @@ class ResidentPages:
         except FacegateError as error:  # the rule that refused it, in its words (R3 ...)
             return await self.consent_page(request, problem=said(request, error))
         await self._done("consent_given", person_id)
-        return await self.face_page(request)
-
-    # Face enrolment (R10) ---------------------------------------------------------------
-
-    async def face_page(self, request: web.Request, **page: Any) -> web.Response:
-        return render(request, "face.html", **page)
-
-    async def face(self, request: web.Request) -> web.Response:
-        t = words(request)
-        person_id = self._person_id(request)
-        csrf, blobs = await _form_images(request)
-        check_csrf(request, csrf)
-        if not blobs:
-            return await self.face_page(request, problem=t["photos"])
-        try:
-            images = [
-                (label, await self._call(decode_image, blob, label))
-                for label, blob in zip(_labels(t, len(blobs)), blobs, strict=True)
-            ]
-            del blobs
-            analyzer = self.engine.analyzer("short")
-            enrol = partial(
-                enrol_images,
-                self.store,
-                analyzer,
-                person_id,
-                images,
-                max_spread=self.engine.max_spread,
-            )
-            enrolment = await asyncio.get_running_loop().run_in_executor(self._pool, enrol)
-            del enrol
-            del images
-        except FacegateError as error:  # too dark, no face, a screen, not the same person
-            return await self.face_page(request, problem=said(request, error))
-        await self._done("templates", person_id)
-        return await self.home(
-            request, flash=t["enrolled"].format(count=len(enrolment.template_ids))
-        )
+        return await self.faces.page(request)
 
     # PIN (R4, R5) -----------------------------------------------------------------------
 
@@ -320,35 +280,6 @@ class ResidentPages:
         return response
 
 
-def _labels(t: dict[str, str], count: int) -> list[str]:
-    return [t["photo_n"].format(n=i + 1) for i in range(count)]
-
-
-async def _form_images(request: web.Request) -> tuple[str, list[bytes]]:
-    """The CSRF token and the photos of the face form, read into memory as they stream in
-    (never spooled to a temporary file, as `request.post()` would: R10)."""
-    csrf, spent = "", 0
-    images: list[bytes] = []
-    budget = MAX_ENROLMENT_IMAGES * IMAGE_LIMIT + FORM_LIMIT
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise web.HTTPBadRequest(reason="nested multipart bodies are not accepted")
-        chunks = bytearray()
-        while chunk := await part.read_chunk(64 * 1024):
-            spent += len(chunk)
-            chunks += chunk
-            if spent > budget or len(chunks) > IMAGE_LIMIT:
-                raise web.HTTPRequestEntityTooLarge(max_size=IMAGE_LIMIT, actual_size=spent)
-        if part.name == "csrf":
-            csrf = chunks.decode(errors="replace")[:200]
-        elif part.name == "image" and chunks:
-            if len(images) == MAX_ENROLMENT_IMAGES:
-                raise web.HTTPBadRequest(reason=f"at most {MAX_ENROLMENT_IMAGES} photos")
-            images.append(bytes(chunks))
-    return csrf, images
-
-
 def create_resident_app(engine: Engine, changed: Changed | None = None) -> web.Application:
     guard = Guard(engine)
     pages = ResidentPages(engine, guard, changed)
@@ -363,8 +294,9 @@ def create_resident_app(engine: Engine, changed: Changed | None = None) -> web.A
     router.add_get("/notice", pages.notice)
     router.add_get("/consent", pages.consent_page)
     router.add_post("/consent", pages.consent)
-    router.add_get("/face", pages.face_page)
-    router.add_post("/face", pages.face)
+    router.add_get("/face", pages.faces.page)
+    router.add_post("/face", pages.faces.enrol)
+    router.add_post("/face/check", pages.faces.check)
     router.add_get("/pin", pages.pin_page)
     router.add_post("/pin", pages.pin)
     router.add_get("/data", pages.data_page)

@@ -1,6 +1,8 @@
-// Face enrolment from the phone's own camera: three frames taken in the page, a moment apart,
-// sent once with the form's CSRF token (R10: the engine analyses them in memory and keeps no
-// image). Without a camera, or without JavaScript, the file field of the same form works.
+// Face enrolment from the phone's own camera. With the camera on, one frame a moment goes to
+// /face/check and the engine's verdict shows under the picture (no face, turned away, too dark
+// or blurry, too far, a photo or a screen); then three frames are taken a moment apart and sent
+// once with the form's CSRF token. R10: the engine analyses every frame in memory and keeps no
+// image. Without a camera, or without JavaScript, the file field of the same form works.
 (function () {
   "use strict";
   var form = document.getElementById("enrol");
@@ -9,9 +11,13 @@
     return;
   }
   var video = panel.querySelector("video");
-  var button = panel.querySelector("button");
-  var status = panel.querySelector("[role=status]");
+  var turnOn = document.getElementById("camera-on");
+  var take = document.getElementById("camera-take");
+  var feedback = document.getElementById("feedback");
+  var status = document.getElementById("camera-status");
+  var csrf = form.querySelector("[name=csrf]").value;
   var stream = null;
+  var checking = false;
   panel.hidden = false;
 
   function pause(ms) {
@@ -26,19 +32,53 @@
     return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.92); });
   }
 
-  button.addEventListener("click", async function () {
-    button.disabled = true;
-    try {
-      if (!stream) {
-        stream = await navigator.mediaDevices.getUserMedia({
-          video: { facingMode: "user", width: 640, height: 480 },
-          audio: false,
+  async function check() {
+    // One request at a time, a moment apart, while the camera is on and nothing is being sent.
+    while (checking && stream) {
+      try {
+        var data = new FormData();
+        data.append("csrf", csrf);
+        data.append("image", await frame(), "check.jpg");
+        var response = await fetch("/face/check", {
+          method: "POST", body: data, credentials: "same-origin",
         });
-        video.srcObject = stream;
-        await video.play();
+        var verdict = await response.json();
+        if (!checking) { break; }
+        feedback.textContent = verdict.says || verdict.error || "";
+        feedback.className = "feedback " + (verdict.ready ? "ready" : "not-ready");
+      } catch (error) {
+        feedback.textContent = "";
       }
+      await pause(800);
+    }
+  }
+
+  turnOn.addEventListener("click", async function () {
+    turnOn.disabled = true;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "user", width: 640, height: 480 },
+        audio: false,
+      });
+      video.srcObject = stream;
+      await video.play();
+      turnOn.hidden = true;
+      take.hidden = false;
+      feedback.textContent = panel.dataset.checking;
+      checking = true;
+      check();
+    } catch (error) {
+      status.textContent = panel.dataset.failed + " " + error.message;
+      turnOn.disabled = false;
+    }
+  });
+
+  take.addEventListener("click", async function () {
+    take.disabled = true;
+    checking = false;
+    try {
       var data = new FormData();
-      data.append("csrf", form.querySelector("[name=csrf]").value);
+      data.append("csrf", csrf);
       for (var i = 1; i <= 3; i++) {
         status.textContent = panel.dataset.taking.replace("{n}", String(i));
         await pause(600);
@@ -56,7 +96,7 @@
       document.close();
     } catch (error) {
       status.textContent = panel.dataset.failed + " " + error.message;
-      button.disabled = false;
+      take.disabled = false;
     }
   });
 })();
