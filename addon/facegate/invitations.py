@@ -4,6 +4,8 @@ and the demo alike."""
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 
 import segno
@@ -26,13 +28,22 @@ class InvitationLink:
         return svg
 
     def qr_data_uri(self) -> str:
-        """The same code as a data: URI an <img> shows (a full SVG document, namespace and
-        all, which an inline one leaves out)."""
-        uri: str = self.qr().svg_data_uri(scale=4, border=4, dark="#000", light="#fff")
-        return uri
+        """The same code as a data: URI an <img> or a Markdown image shows: a whole SVG
+        document (namespace and all, which the inline one leaves out), in base64 so that no
+        character of it can end a Markdown link early."""
+        document = io.BytesIO()
+        self.qr().save(
+            document, kind="svg", xmldecl=False, scale=4, border=4, dark="#000", light="#fff"
+        )
+        return "data:image/svg+xml;base64," + base64.b64encode(document.getvalue()).decode()
 
     def to_json(self) -> dict[str, object]:
-        return {"url": self.url, "expires_at": self.expires_at, "qr_svg": self.qr_svg()}
+        return {
+            "url": self.url,
+            "expires_at": self.expires_at,
+            "qr_svg": self.qr_svg(),
+            "qr_data_uri": self.qr_data_uri(),
+        }
 
 
 def invite(

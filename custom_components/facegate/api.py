@@ -120,6 +120,16 @@ class FacegateClient:
         data: dict[str, Any] = await self._request("POST", f"/doors/{door}/methods", body)
         return data
 
+    async def create_person(self, name: str, *, minor: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "minor": minor}
+        data: dict[str, Any] = await self._request("POST", "/people", body)
+        return data
+
+    async def invite(self, person_id: str) -> dict[str, Any]:
+        """A single-use link to the person's own pages: url, expires_at, qr_data_uri."""
+        data: dict[str, Any] = await self._request("POST", f"/people/{person_id}/invitation")
+        return data
+
     async def renew_consent(self, person_id: str, notice_version: str, days: int) -> None:
         body = {"agree": True, "notice_version": notice_version, "days": days}
         await self._request("POST", f"/people/{person_id}/consent/renew", body)

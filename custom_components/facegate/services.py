@@ -25,6 +25,7 @@ from .compat import vol
 from .const import CREDENTIAL_KINDS, DOMAIN
 from .coordinator import FacegateConfigEntry
 from .entity import engine_call
+from .invitation import hand_over
 
 ATTR_PERSON = "person"
 ATTR_DOOR = "door"
@@ -35,6 +36,10 @@ ATTR_CREDENTIAL_ID = "credential_id"
 ATTR_AGREE = "agree"
 ATTR_DAYS = "days"
 ATTR_CONFIRM = "confirm"
+ATTR_NAME = "name"
+ATTR_MINOR = "minor"
+ATTR_INVITE = "invite"
+ATTR_ENGINE = "engine"
 
 EXPORT_DIR = "facegate_exports"
 
@@ -55,6 +60,14 @@ RENEW_SCHEMA = PERSON_SCHEMA.extend(
 )
 ERASE_SCHEMA = PERSON_SCHEMA.extend({vol.Required(ATTR_CONFIRM): cv.boolean})
 ENROL_SCHEMA = PERSON_SCHEMA.extend({vol.Required(ATTR_DOOR): cv.string})
+CREATE_PERSON_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_NAME): vol.All(cv.string, vol.Length(min=1, max=80)),
+        vol.Optional(ATTR_MINOR, default=False): cv.boolean,
+        vol.Optional(ATTR_INVITE, default=True): cv.boolean,
+        vol.Optional(ATTR_ENGINE): cv.string,
+    }
+)
 
 
 def _resolve(hass: HomeAssistant, device_id: str, model: str) -> tuple[FacegateConfigEntry, str]:
@@ -77,6 +90,23 @@ def _resolve(hass: HomeAssistant, device_id: str, model: str) -> tuple[FacegateC
         translation_key="unknown_person" if model == "Resident" else "unknown_door",
         translation_placeholders={"device": device_id},
     )
+
+
+def _engine(call: ServiceCall) -> FacegateConfigEntry:
+    """The engine an action names (its config entry), or the only one there is."""
+    loaded: list[FacegateConfigEntry] = [
+        entry
+        for entry in call.hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+    wanted = call.data.get(ATTR_ENGINE)
+    chosen = [e for e in loaded if wanted in (None, e.entry_id)]
+    if len(chosen) != 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="choose_engine" if len(chosen) > 1 else "not_loaded",
+        )
+    return chosen[0]
 
 
 def _person(call: ServiceCall) -> tuple[FacegateConfigEntry, FacegateClient, str]:
@@ -147,6 +177,24 @@ async def _enrol_from_camera(call: ServiceCall) -> ServiceResponse:
     return {"template_count": result.get("template_count")}
 
 
+async def _create_person(call: ServiceCall) -> ServiceResponse:
+    """A resident by display name alone; with `invite`, their invitation at once."""
+    client = _engine(call).runtime_data.client
+    person = await engine_call(
+        client.create_person(call.data[ATTR_NAME], minor=call.data[ATTR_MINOR])
+    )
+    answer: dict[str, Any] = {"name": person["name"]}
+    if call.data[ATTR_INVITE]:
+        answer["invitation"] = await hand_over(call.hass, client, person["id"], person["name"])
+    return answer
+
+
+async def _invite_person(call: ServiceCall) -> ServiceResponse:
+    entry, client, person_id = _person(call)
+    name = str(entry.runtime_data.coordinator.data.people.get(person_id, {}).get("name", ""))
+    return await hand_over(call.hass, client, person_id, name)
+
+
 SERVICES: tuple[tuple[str, vol.Schema, Callable[[ServiceCall], Any], SupportsResponse], ...] = (
     ("add_credential", ADD_CREDENTIAL_SCHEMA, _add_credential, SupportsResponse.OPTIONAL),
     ("remove_credential", REMOVE_CREDENTIAL_SCHEMA, _remove_credential, SupportsResponse.NONE),
@@ -155,6 +203,8 @@ SERVICES: tuple[tuple[str, vol.Schema, Callable[[ServiceCall], Any], SupportsRes
     ("erase_person", ERASE_SCHEMA, _erase_person, SupportsResponse.OPTIONAL),
     ("export_person", PERSON_SCHEMA, _export_person, SupportsResponse.OPTIONAL),
     ("enrol_from_camera", ENROL_SCHEMA, _enrol_from_camera, SupportsResponse.OPTIONAL),
+    ("create_person", CREATE_PERSON_SCHEMA, _create_person, SupportsResponse.OPTIONAL),
+    ("invite_person", PERSON_SCHEMA, _invite_person, SupportsResponse.OPTIONAL),
 )
 
 

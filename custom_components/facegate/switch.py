@@ -8,10 +8,9 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, METHODS
+from .const import METHODS
 from .coordinator import FacegateConfigEntry, FacegateCoordinator
 from .entity import (
     FacegateDoorEntity,
@@ -20,6 +19,7 @@ from .entity import (
     add_person_entities,
     engine_call,
 )
+from .invitation import hand_over
 
 PARALLEL_UPDATES = 1
 
@@ -94,12 +94,16 @@ class FacegateConsentSwitch(FacegatePersonEntity, SwitchEntity):
         return bool(self.person.get("consent", {}).get("status") == "live")
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        # R2: consent is the person's own act, after reading the notice; never a switch.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="consent_is_personal",
-            translation_placeholders={"name": str(self.person.get("name", ""))},
+        # R2: consent is the person's own act, after reading the notice, never a switch here.
+        # Turning it on hands the person an invitation instead (a notification with its QR
+        # code); the switch turns on when they have consented on their own phone.
+        await hand_over(
+            self.hass,
+            self.coordinator.client,
+            self.person_id,
+            str(self.person.get("name", "")),
         )
+        self.async_write_ha_state()
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         await engine_call(self.coordinator.client.withdraw_consent(self.person_id))

@@ -40,6 +40,7 @@ def _invite(env: Env, person_id: str) -> str:
     reply = env.api.post(f"/api/people/{person_id}/invitation")
     assert reply.status == 201, reply
     assert reply.data["qr_svg"].startswith("<svg")
+    assert reply.data["qr_data_uri"].startswith("data:image/svg+xml;")
     return "/invite/" + reply.data["url"].rsplit("/invite/", 1)[1]
 
 

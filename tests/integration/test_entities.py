@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from engine_harness import FACE_DOOR, EngineUnderTest
+from homeassistant.components import persistent_notification
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -257,7 +258,7 @@ async def test_an_engine_refusal_is_a_translated_error(
     assert "not configured for card" in refused.value.translation_placeholders["message"]
 
 
-async def test_consent_can_be_withdrawn_but_never_switched_on(
+async def test_consent_can_be_withdrawn_and_switching_it_on_invites_the_person(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
 ) -> None:
     await hass.async_add_executor_job(
@@ -271,10 +272,14 @@ async def test_consent_can_be_withdrawn_but_never_switched_on(
     assert hass.states.get("sensor.li_wei_face_consent_expires").state == STATE_UNKNOWN
     assert hass.states.get("sensor.li_wei_credentials").state == "1"  # the PIN keeps working
 
-    with pytest.raises(ServiceValidationError) as refused:
-        await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, target, blocking=True)
-    assert refused.value.translation_key == "consent_is_personal"
-    assert refused.value.translation_placeholders == {"name": "Li Wei"}
+    # Consent is the person's own act (R2): switching it on hands them an invitation to give
+    # it on their own phone, shown with its QR code; the switch stays off until they do.
+    shown: dict[str, Any] = {}
+    persistent_notification.async_register_callback(hass, lambda _kind, notes: shown.update(notes))
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, target, blocking=True)
+    await wait_for(lambda: bool(shown))
+    [note] = shown.values()
+    assert note["title"] == "Invitation for Li Wei" and "/invite/" in note["message"]
     assert hass.states.get("switch.li_wei_face_consent").state == STATE_OFF
 
 

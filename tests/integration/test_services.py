@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import voluptuous as vol
 from engine_harness import EngineUnderTest
+from homeassistant.components import persistent_notification
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
@@ -185,6 +186,8 @@ async def test_only_an_administrator_may_call_the_actions(
         ("withdraw_consent", {"person": device}),
         ("erase_person", {"person": device, "confirm": True}),
         ("export_person", {"person": device}),
+        ("create_person", {"name": "Zhao Lei"}),
+        ("invite_person", {"person": device}),
     ]
     for service, data in calls:
         with pytest.raises(Unauthorized):
@@ -206,3 +209,45 @@ async def test_only_an_administrator_may_call_the_actions(
             blocking=True,
             context=Context(user_id=hass_admin_user.id),
         )
+
+
+async def test_a_resident_is_added_and_invited_from_home_assistant(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    """The administrator's whole part: a name, then an invitation shown with its QR code. The
+    consent stays the resident's own act on their phone (R2): nothing here records one."""
+    shown: dict[str, Any] = {}
+    persistent_notification.async_register_callback(hass, lambda _kind, notes: shown.update(notes))
+    before = (await clean_engine.async_api("GET", "/api/audit/verify"))["last_seq"]
+    answer = await _call(hass, "create_person", {"name": "王芳", "minor": True})
+    assert answer["name"] == "王芳"
+    invitation = answer["invitation"]
+    assert "/invite/" in invitation["url"]
+    assert invitation["qr_code"].startswith("data:image/svg+xml;base64,")
+    [person] = (await clean_engine.async_api("GET", "/api/people"))["people"]
+    assert (person["name"], person["minor"], person["consent"]) == (
+        "王芳",
+        True,
+        {"status": "none"},
+    )
+    await wait_for(lambda: f"{DOMAIN}_invitation_{person['id']}" in shown)
+    note = shown[f"{DOMAIN}_invitation_{person['id']}"]
+    assert invitation["url"] in note["message"] and note["title"] == "Invitation for 王芳"
+    assert f"![QR code]({invitation['qr_code']})" in note["message"]
+
+    await wait_for(lambda: find_device(hass, init_integration, person["id"]) is not None)
+    device = device_id(hass, init_integration, person["id"])
+    again = await _call(hass, "invite_person", {"person": device})
+    assert again["url"] != invitation["url"]  # a new link; the first one no longer works
+    # The notification is replaced (one per person), and shown a moment later.
+    await wait_for(lambda: again["url"] in shown[f"{DOMAIN}_invitation_{person['id']}"]["message"])
+    assert invitation["url"] not in shown[f"{DOMAIN}_invitation_{person['id']}"]["message"]
+    audit = await clean_engine.async_api("GET", f"/api/audit?after={before}&limit=1000")
+    kinds = [e["kind"] for e in audit["entries"]]
+    assert kinds.count("invitation_created") == 2 and "consent_given" not in kinds
+
+    with pytest.raises(vol.Invalid):  # a name is all that is needed, and it is needed
+        await _call(hass, "create_person", {"name": ""})
+    with pytest.raises(HomeAssistantError) as refused:
+        await _call(hass, "create_person", {"name": "a\u202eb"})  # a control character
+    assert refused.value.translation_key == "engine_refused"

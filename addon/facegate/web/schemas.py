@@ -345,7 +345,8 @@ class InvitationLink(Answer):
 
     url: str
     expires_at: float
-    qr_svg: str
+    qr_svg: str  # to put inside an HTML page
+    qr_data_uri: str  # the same code for an <img> or a Markdown image (data: URI)
 
 
 class InvitationsRevoked(Answer):

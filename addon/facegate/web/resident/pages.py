@@ -269,12 +269,12 @@ class ResidentPages:
         receipt = await self._call(self.store.erase_person, person_id, "request")
         await self._done("person_erased", person_id)
         t = words(request)
-        what = ", ".join(
-            t[f"deleted_{kind}"].format(count=count)
-            for kind, count in receipt.deleted.items()
-            if count and f"deleted_{kind}" in t
+        what = t["list_separator"].join(
+            t[f"deleted_{kind}"].format(count=receipt.deleted[kind])
+            for kind in ("person", "templates", "credentials", "consents", "memberships")
+            if receipt.deleted.get(kind)
         )
-        when = dt.datetime.fromtimestamp(receipt.erased_at).isoformat(timespec="seconds")
+        when = dt.datetime.fromtimestamp(receipt.erased_at).isoformat(" ", timespec="seconds")
         response = render(request, "receipt.html", receipt=receipt.to_json(), when=when, what=what)
         response.del_cookie(SESSION_COOKIE, path="/")
         return response

@@ -114,6 +114,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "receipt_statement": "Your record, face templates, credentials, consent records and "
         "access-group memberships were deleted from this installation. The audit log keeps "
         "its entries under a pseudonym that no longer leads to you.",
+        "list_separator": ", ",
         "deleted_person": "your record",
         "deleted_templates": "face templates: {count}",
         "deleted_credentials": "PINs, cards and keys: {count}",
@@ -228,6 +229,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "receipt_text": "回执 {id}，{when}：已删除 {what}。",
         "receipt_statement": "您的个人记录、人脸模板、开门凭证、授权记录和通行组成员关系"
         "已从本系统删除。审计日志中的条目只保留一个化名，已无法再关联到您。",
+        "list_separator": "、",
         "deleted_person": "您的个人记录",
         "deleted_templates": "人脸模板 {count} 个",
         "deleted_credentials": "密码、门卡和钥匙 {count} 个",
