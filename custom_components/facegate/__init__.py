@@ -92,5 +92,7 @@ def _forget_erased(hass: HomeAssistant, entry: FacegateConfigEntry) -> Callable[
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FacegateConfigEntry) -> bool:
-    """Unload the platforms; the event stream task ends with the entry."""
+    """Unload the platforms; the event stream and health tasks end with the entry, and its
+    repair issues go (nothing of it is left to repair)."""
+    entry.runtime_data.coordinator.repairs.clear()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

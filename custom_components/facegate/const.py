@@ -32,6 +32,12 @@ SEEN_DECISIONS: Final = 1024
 RECONNECT_MIN_S: Final = 1.0
 RECONNECT_MAX_S: Final = 60.0
 REQUEST_TIMEOUT_S: Final = 10.0
+# The engine's health (audit chain, broker, cameras, tampering, liveness) is read again this
+# often, and at once after the event stream comes back; its problems become repair issues.
+HEALTH_POLL_S: Final = 60.0
+
+# Each verified decision, on the bus for the logbook (logbook.py): ids only, never a name.
+EVENT_ACCESS: Final = "facegate_access"
 
 # The engine's `key`s for refusals under a rule that have a translation here (translations/):
 # R4, a door never left with the face as its only method; a door never left with no method.

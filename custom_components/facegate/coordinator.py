@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ from .api import (
     Installation,
 )
 from .const import CONF_LOCKS, DOMAIN, LOGGER, MAX_DECISION_AGE_S, SEEN_DECISIONS
+from .repairs import Repairs
 
 
 @dataclass(kw_only=True)
@@ -120,6 +122,8 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
         self.installation = installation
         self.guard = DecisionGuard(installation.event_key)
         self.connected = False
+        self.repairs = Repairs(hass, entry.entry_id)
+        self._health_wanted = asyncio.Event()
 
     async def _async_update_data(self) -> FacegateState:
         try:
@@ -128,6 +132,7 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             )
         except FacegateError as error:
             raise unavailable_error(error, UpdateFailed) from error
+        self.repairs.sync_health(health, people)
         return FacegateState(
             doors={door["id"]: door for door in doors},
             people={person["id"]: person for person in people},
@@ -141,6 +146,29 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
         self.config_entry.async_create_background_task(
             self.hass, self._listen(), f"{DOMAIN} event stream"
         )
+        self.config_entry.async_create_background_task(
+            self.hass, self._watch_health(), f"{DOMAIN} health"
+        )
+
+    async def _watch_health(self) -> None:
+        """The engine's health, read again every HEALTH_POLL_S and after a reconnect."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(const.HEALTH_POLL_S):
+                    await self._health_wanted.wait()
+            self._health_wanted.clear()
+            try:
+                health = await self.client.health()
+            except FacegateError as error:  # the event stream says when the engine is gone
+                LOGGER.debug("Could not read the facegate engine's health: %s", error)
+                continue
+            data = replace(
+                self.data,
+                health=health,
+                notice_version=health.get("notice_version", self.data.notice_version),
+            )
+            self.repairs.sync_health(health, data.people.values())
+            self.async_set_updated_data(data)
 
     async def _listen(self) -> None:
         delay = const.RECONNECT_MIN_S
@@ -194,6 +222,7 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             if not self.last_update_success:
                 LOGGER.info("The facegate engine's event stream is back")
             self.connected = True
+            self._health_wanted.set()  # what went wrong while away is read again now
             data = replace(
                 data,
                 doors={door["id"]: door for door in message.get("doors", [])},
@@ -211,6 +240,7 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
         elif isinstance(message.get("door"), dict):
             door = message["door"]
             data = replace(data, doors={**data.doors, door["id"]: door})
+        self.repairs.sync_health(data.health, data.people.values())  # consents to renew
         self.async_set_updated_data(data)
 
     @callback
@@ -223,15 +253,34 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             )
             for door_id, door in self.data.doors.items()
         }
-        self.async_set_updated_data(replace(self.data, doors=doors))
+        cameras = dict(self.data.health.get("cameras") or {})
+        cameras[name] = {**cameras.get(name, {}), "online": online}
+        health = {**self.data.health, "cameras": cameras}
+        self.repairs.sync_health(health, self.data.people.values())
+        self.async_set_updated_data(replace(self.data, doors=doors, health=health))
 
     @callback
     def _decision(self, event: dict[str, Any]) -> None:
         problem = self.guard.problem(event)
         if problem is not None:
             LOGGER.warning("Dropped a decision event (%s): id %s", problem, event.get("id"))
+            if problem == "stale":  # the clocks of the engine and Home Assistant are apart
+                self.repairs.decisions_stale()
             return
+        self.repairs.decisions_fresh()
         door = str(event.get("door"))
+        person = event.get("person")
+        self.hass.bus.async_fire(
+            const.EVENT_ACCESS,
+            {
+                "entry_id": self.config_entry.entry_id,
+                "door": door,
+                "result": event.get("result"),
+                "method": event.get("method"),
+                "reason": event.get("reason"),
+                "person_id": person.get("id") if isinstance(person, dict) else None,
+            },
+        )
         self.async_set_updated_data(
             replace(self.data, decisions={**self.data.decisions, door: event})
         )
@@ -244,6 +293,7 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
     async def _unlock(self, lock: str, door: str) -> None:
         if self.hass.states.get(lock) is None:
             LOGGER.error("Could not unlock %s for door %s: no such entity", lock, door)
+            self.repairs.lock_failed(door, lock, "no such entity")
             return
         try:
             await self.hass.services.async_call(
@@ -251,3 +301,6 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             )
         except HomeAssistantError as error:
             LOGGER.error("Could not unlock %s for door %s: %s", lock, door, error)
+            self.repairs.lock_failed(door, lock, str(error))
+            return
+        self.repairs.lock_worked(door)

@@ -1,11 +1,12 @@
-"""Sensors: each door's last decision and its latency; each person's consent expiry and
-credential count (kind and label only, never a value)."""
+"""Sensors: each door's last decision and its latency (diagnostic, off by default); each
+person's consent (its state and expiry), face photos enrolled, and credential count (kind and
+label only, never a value)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -14,7 +15,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import UnitOfTime
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -39,6 +40,20 @@ def _expiry(person: dict[str, Any]) -> datetime | None:
     if person.get("consent", {}).get("status") != "live" or expires_at is None:
         return None
     return datetime.fromtimestamp(float(expires_at), UTC)
+
+
+# A live consent ending within this is "expiring": time to invite the person to renew it.
+EXPIRING = timedelta(days=30)
+CONSENT_STATES = ["none", "live", "expiring", "needs_renewal", "withdrawn", "expired"]
+
+
+def _consent_state(person: dict[str, Any]) -> str:
+    consent = person.get("consent", {})
+    status = str(consent.get("status", "none"))
+    expiry = _expiry(person)
+    if expiry is not None and expiry - datetime.now(UTC) < EXPIRING:
+        return "expiring"
+    return status if status in CONSENT_STATES else "none"
 
 
 def _credential_kinds(person: dict[str, Any]) -> dict[str, Any]:
@@ -69,10 +84,26 @@ DOOR_SENSORS = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         suggested_display_precision=1,
+        # For tuning, not for living with: benchmarks/ measure it; off until someone wants it.
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda decision: decision.get("latency_ms"),
     ),
 )
 PERSON_SENSORS = (
+    FacegateSensorEntityDescription(
+        key="consent",
+        translation_key="consent",
+        device_class=SensorDeviceClass.ENUM,
+        options=CONSENT_STATES,
+        value_fn=_consent_state,
+    ),
+    FacegateSensorEntityDescription(
+        key="face_templates",
+        translation_key="face_templates",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda person: int(person.get("templates") or 0),
+    ),
     FacegateSensorEntityDescription(
         key="consent_expiry",
         translation_key="consent_expiry",

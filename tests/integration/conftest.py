@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from unittest.mock import patch
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, MAJOR_VERSION
@@ -120,3 +120,15 @@ async def proxy(clean_engine: EngineUnderTest) -> AsyncIterator[Proxy]:
     yield proxy
     if proxy._server is not None:
         await proxy.cut()
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Every entity enabled, also those the integration leaves disabled (as in core's tests):
+    the snapshots show them all."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield

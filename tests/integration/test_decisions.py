@@ -20,13 +20,21 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
 )
 from test_facegate_fixtures import PIN, RecordingLock, add_test_lock, setup_entry, wait_for
 
-from custom_components.facegate.const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS
+from custom_components.facegate.const import (
+    CONF_LOCKS,
+    CONF_TAG_DEVICES,
+    CONF_TAGS,
+    DOMAIN,
+    EVENT_ACCESS,
+)
 from custom_components.facegate.coordinator import FacegateCoordinator
+from custom_components.facegate.logbook import describe_access
 
 TAG = "04:a2:19:7c:55:80"
 COOLDOWN_S = 5.0  # the engine's default between two decisions for the same face
@@ -89,7 +97,7 @@ async def test_a_granted_decision_fires_the_event_and_unlocks_once(
     assert state.attributes["person_name"] == "Li Wei"
     assert "sig" not in state.attributes
     assert hass.states.get("sensor.back_door_last_decision").state == "granted"
-    assert float(hass.states.get("sensor.back_door_decision_latency").state) >= 0
+    assert float(coordinator.data.decisions["back_door"]["latency_ms"]) >= 0
     assert back_door_lock.unlocks == 1
     assert hass.states.get("lock.back_door").state == "unlocked"
     assert event["sig"]
@@ -116,6 +124,9 @@ async def test_forged_stale_and_replayed_decisions_unlock_nothing(
     deliver({**event, "id": "unsigned", "sig": None})
     await hass.async_block_till_done()
     assert back_door_lock.unlocks == 1
+    # The stale one says the clocks are apart, in Settings → Repairs.
+    stale_issue = (DOMAIN, f"{coordinator.config_entry.entry_id}_decisions_stale")
+    assert stale_issue in ir.async_get(hass).issues
     reasons = [r.message for r in caplog.records if "Dropped a decision event" in r.message]
     assert len(reasons) == 5
     assert sum("replayed" in r for r in reasons) == 1
@@ -126,6 +137,7 @@ async def test_forged_stale_and_replayed_decisions_unlock_nothing(
     deliver(_signed({**event, "id": "fresh", "ts": round(time.time(), 3)}, key))
     await hass.async_block_till_done()
     assert back_door_lock.unlocks == 2
+    assert stale_issue not in ir.async_get(hass).issues  # a fresh decision: gone by itself
 
 
 async def test_denied_and_mqtt_doors_never_touch_a_home_assistant_lock(
@@ -154,7 +166,7 @@ async def test_denied_and_mqtt_doors_never_touch_a_home_assistant_lock(
     assert back_door_lock.unlocks == 0
 
 
-async def test_a_missing_or_failing_lock_is_logged(
+async def test_a_missing_or_failing_lock_is_logged_and_a_repair_issue(
     hass: HomeAssistant,
     clean_engine: EngineUnderTest,
     coordinator: FacegateCoordinator,
@@ -173,6 +185,24 @@ async def test_a_missing_or_failing_lock_is_logged(
     await hass.async_block_till_done()
     assert "Could not unlock lock.gone for door back_door: no such entity" in caplog.text
     assert back_door_lock.unlocks == 0
+    issue_id = f"{coordinator.config_entry.entry_id}_lock_failed_back_door"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None and issue.severity == ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders == {
+        "door": "back_door",
+        "lock": "lock.gone",
+        "error": "no such entity",
+    }
+    # The right lock, working again: the next grant unlocks it and the issue goes.
+    back_door_lock.jammed = False
+    hass.config_entries.async_update_entry(
+        coordinator.config_entry, options={CONF_LOCKS: {"back_door": "lock.back_door"}}
+    )
+    third = _signed({**event, "id": "third", "ts": round(time.time(), 3)}, clean_engine.event_key)
+    coordinator.handle_message({"type": "decision", "event": third})
+    await hass.async_block_till_done()
+    assert back_door_lock.unlocks == 1
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_scanned_tags_are_presented_at_their_door(
@@ -314,3 +344,37 @@ async def test_a_face_at_the_camera_door_fires_the_event_and_unlocks_once(
     finally:
         for unsubscribe in remove:
             unsubscribe()
+
+
+async def test_the_logbook_says_who_came_in_and_never_keeps_a_name(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+) -> None:
+    fired: list[dict[str, Any]] = []
+    hass.bus.async_listen(EVENT_ACCESS, lambda event: fired.append(dict(event.data)))
+    event = await _granted(hass, clean_engine, coordinator)
+    await wait_for(lambda: bool(fired))
+    [granted] = fired
+    # What the recorder keeps: ids and words of the decision, never the person's name.
+    assert granted["person_id"] == event["person"]["id"] and "Li Wei" not in str(granted)
+    assert describe_access(hass, granted) == {
+        "name": "Back door",
+        "message": "Li Wei came in by PIN",
+    }
+    hass.config.language = "zh-Hans"
+    assert describe_access(hass, granted)["message"] == "Li Wei 通过密码进门"
+    hass.config.language = "en"
+
+    await clean_engine.async_api(
+        "POST", "/api/access/credential", {"door": "back_door", "kind": "pin", "value": "958231"}
+    )
+    await wait_for(lambda: len(fired) == 2)
+    assert (
+        describe_access(hass, fired[1])["message"] == "someone unknown was refused (PIN: unknown)"
+    )
+
+    await clean_engine.async_api("DELETE", f"/api/people/{event['person']['id']}")
+    await wait_for(lambda: event["person"]["id"] not in coordinator.data.people)
+    assert describe_access(hass, granted)["message"] == "a resident since erased came in by PIN"

@@ -65,6 +65,8 @@ async def test_consent_is_renewed_only_with_the_persons_agreement_and_withdrawn(
     hass: HomeAssistant, init_integration: MockConfigEntry, clean_engine: EngineUnderTest
 ) -> None:
     person_id, device = await _person(hass, clean_engine, init_integration, consent=True, days=30)
+    # A month left: time to invite the person to renew it.
+    await wait_for(lambda: hass.states.get("sensor.li_wei_face_consent").state == "expiring")
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(
             DOMAIN, "renew_consent", {"person": device, "agree": False}, blocking=True
@@ -77,6 +79,7 @@ async def test_consent_is_renewed_only_with_the_persons_agreement_and_withdrawn(
     person = await clean_engine.async_api("GET", f"/api/people/{person_id}")
     assert person["consent"]["status"] == "live"
     assert person["consent"]["expires_at"] > person["consents"][0]["given_at"] + 199 * 86400
+    await wait_for(lambda: hass.states.get("sensor.li_wei_face_consent").state == "live")
 
     await hass.services.async_call(DOMAIN, "withdraw_consent", {"person": device}, blocking=True)
     await wait_for(lambda: hass.states.get("switch.li_wei_face_consent").state == "off")

@@ -47,6 +47,12 @@ def engine_health(engine: Engine, event_clients: int) -> dict[str, Any]:
         "decision_policy": engine.decision_policy(),
         "vision": engine.vision_stats(),
         "mqtt_connected": mqtt,
+        # Not "degraded": an operator's choice, named so that Home Assistant can say it (R12).
+        "liveness_off": sorted(
+            door.id
+            for door in engine.config.doors.values()
+            if "face" in door.methods and not door.checks_liveness
+        ),
         "audit_ok": verdict.ok,
         "audit_problem": verdict.problem,
         "event_clients": event_clients,

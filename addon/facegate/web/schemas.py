@@ -301,6 +301,9 @@ class Health(Answer):
     )
     vision: Vision
     mqtt_connected: bool | None
+    liveness_off: list[str] = Field(
+        description="face doors that do not check liveness: a photo or a screen can open them"
+    )
     audit_ok: bool
     audit_problem: str | None
     event_clients: int
