@@ -6,15 +6,19 @@ The integration stays light: no vision library is ever imported here (they live 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from . import const
 from .api import FacegateClient, FacegateError
 from .const import DOMAIN
 from .coordinator import (
@@ -24,7 +28,7 @@ from .coordinator import (
     unavailable_error,
 )
 from .entity import engine_device
-from .services import async_setup_services
+from .services import EXPORT_DIR, async_setup_services, remove_exports, remove_old_exports
 from .tags import async_track_tags
 
 PLATFORMS = [
@@ -72,11 +76,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: FacegateConfigEntry) -> 
     coordinator.async_start()
     entry.async_on_unload(async_track_tags(hass, entry))
     entry.async_on_unload(coordinator.async_add_listener(_forget_erased(hass, entry)))
+    entry.async_on_unload(_sweep_exports(hass))
     return True
 
 
+def _sweep_exports(hass: HomeAssistant) -> Callable[[], None]:
+    """Exported files past their day deleted now and every hour (services.py)."""
+
+    @callback
+    def sweep(_now: object = None) -> None:
+        hass.async_add_executor_job(
+            remove_old_exports, hass.config.path(EXPORT_DIR), const.EXPORT_KEEP_S
+        )
+
+    sweep()
+    return async_track_time_interval(hass, sweep, timedelta(seconds=const.EXPORT_SWEEP_S))
+
+
 def _forget_erased(hass: HomeAssistant, entry: FacegateConfigEntry) -> Callable[[], None]:
-    """An erased person's device (their name) and entities leave Home Assistant too (R7)."""
+    """An erased person leaves Home Assistant too (R7): their device (their name), its
+    entities and those entities' recorded history, and the files exported for them."""
 
     @callback
     def forget() -> None:
@@ -84,9 +103,27 @@ def _forget_erased(hass: HomeAssistant, entry: FacegateConfigEntry) -> Callable[
         prefix = f"{entry.unique_id}_"
         present = {str(entry.unique_id)} | {prefix + key for key in (*data.doors, *data.people)}
         registry = dr.async_get(hass)
+        entities = er.async_get(hass)
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-            if not any(identifier in present for _, identifier in device.identifiers):
-                registry.async_remove_device(device.id)
+            if any(identifier in present for _, identifier in device.identifiers):
+                continue
+            gone = [
+                e.entity_id
+                for e in er.async_entries_for_device(
+                    entities, device.id, include_disabled_entities=True
+                )
+            ]
+            keys = [i.removeprefix(prefix) for d, i in device.identifiers if d == DOMAIN]
+            registry.async_remove_device(device.id)
+            if gone and "recorder" in hass.config.components:
+                hass.async_create_task(
+                    hass.services.async_call(
+                        "recorder", "purge_entities", {"entity_id": gone, "keep_days": 0}
+                    ),
+                    f"{DOMAIN} purge the history of {device.id}",
+                )
+            if keys and device.model == "Resident":
+                hass.async_add_executor_job(remove_exports, hass.config.path(EXPORT_DIR), keys[0])
 
     return forget
 

@@ -32,11 +32,20 @@ class FacegateAuthError(FacegateError):
 class FacegateRequestError(FacegateError):
     """The engine refused the request (4xx) and said why."""
 
-    def __init__(self, status: int, message: str, key: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        key: str | None = None,
+        refusal: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.key = key  # the kind of refusal, as the engine names it (r4_face_only, not_found, ...)
+        self.refusal = refusal  # finer, where the engine names it (pin_weak, no_face, ...)
+        self.values = values or {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,12 +84,14 @@ class FacegateClient:
                 f"cannot talk to the engine: {error or type(error).__name__}"
             ) from error
         if response.status >= 400:
-            message = data.get("error") if isinstance(data, dict) else None
-            key = data.get("key") if isinstance(data, dict) else None
+            said = data if isinstance(data, dict) else {}
+            key, refusal, values = said.get("key"), said.get("refusal"), said.get("values")
             raise FacegateRequestError(
                 response.status,
-                str(message or response.reason),
+                str(said.get("error") or response.reason),
                 key if isinstance(key, str) else None,
+                refusal if isinstance(refusal, str) else None,
+                values if isinstance(values, dict) else None,
             )
         return data
 
@@ -146,10 +157,24 @@ class FacegateClient:
         return data
 
     async def add_credential(
-        self, person_id: str, kind: str, value: str, label: str
+        self,
+        person_id: str,
+        kind: str,
+        value: str,
+        label: str,
+        validity: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body = {"kind": kind, "value": value, "label": label}
+        """`validity`: valid_from, valid_until (ISO 8601), max_uses, as the engine reads them."""
+        body = {"kind": kind, "value": value, "label": label, **(validity or {})}
         data: dict[str, Any] = await self._request("POST", f"/people/{person_id}/credentials", body)
+        return data
+
+    async def add_visitor(
+        self, name: str, groups: list[str], valid_until: str, label: str = ""
+    ) -> dict[str, Any]:
+        """A visitor with a generated code that ends: person, credential, code, message."""
+        body = {"name": name, "groups": groups, "valid_until": valid_until, "label": label}
+        data: dict[str, Any] = await self._request("POST", "/visitors", body)
         return data
 
     async def remove_credential(self, person_id: str, credential_id: str) -> None:

@@ -36,9 +36,22 @@ REQUEST_TIMEOUT_S: Final = 10.0
 # often, and at once after the event stream comes back; its problems become repair issues.
 HEALTH_POLL_S: Final = 60.0
 
+# A person's exported data stays this long under <config>/facegate_exports, then is deleted.
+EXPORT_KEEP_S: Final = 86400.0
+EXPORT_SWEEP_S: Final = 3600.0
+
 # Each verified decision, on the bus for the logbook (logbook.py): ids only, never a name.
 EVENT_ACCESS: Final = "facegate_access"
 
 # The engine's `key`s for refusals under a rule that have a translation here (translations/):
 # R4, a door never left with the face as its only method; a door never left with no method.
 ENGINE_RULE_KEYS: Final = frozenset({"r4_face_only", "no_method_left"})
+# The engine's finer refusals (its errors' `key`s) that have a translation here, as
+# `refusal_<code>`: what the person entered or showed, said in the user's language.
+ENGINE_REFUSALS: Final = frozenset(
+    {
+        "pin_length", "pin_weak", "in_use", "too_many_changes", "no_face", "not_live",
+        "too_small_for_liveness", "quality_blurry", "quality_turned_away", "quality_too_small",
+        "spread", "not_an_image", "image_too_large",
+    }
+)  # fmt: skip

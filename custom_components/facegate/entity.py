@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import FacegateAuthError, FacegateError, FacegateRequestError, Installation
-from .const import DOMAIN, ENGINE_RULE_KEYS
+from .const import DOMAIN, ENGINE_REFUSALS, ENGINE_RULE_KEYS
 from .coordinator import FacegateConfigEntry, FacegateCoordinator
 
 
@@ -24,6 +24,13 @@ def engine_error(error: FacegateError) -> HomeAssistantError:
         if error.key in ENGINE_RULE_KEYS:
             # A rule the engine enforces (R4 ...): the user asked for something it forbids.
             return ServiceValidationError(translation_domain=DOMAIN, translation_key=error.key)
+        if error.refusal in ENGINE_REFUSALS:
+            # What was entered or shown cannot be taken (a PIN too easy to guess, no face ...).
+            return ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=f"refusal_{error.refusal}",
+                translation_placeholders={k: str(v) for k, v in error.values.items()},
+            )
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="engine_refused",
@@ -142,13 +149,27 @@ def add_door_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     make: Callable[[FacegateCoordinator, str, dict[str, Any]], Iterable[Entity]],
 ) -> None:
-    """Entities for every door (doors come from the engine's configuration and stay)."""
+    """Entities for every door now, and for each door the engine is given later (a new
+    configuration: the event stream's snapshot after its restart brings it); a door taken
+    out of the configuration loses its device (stale devices: __init__.py)."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        entity
-        for door_id, door in coordinator.data.doors.items()
-        for entity in make(coordinator, door_id, door)
-    )
+    known: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        doors = coordinator.data.doors
+        known.intersection_update(doors)  # a door taken out and given back gets entities again
+        new = set(doors) - known
+        if new:
+            known.update(new)
+            async_add_entities(
+                entity
+                for door_id in sorted(new)
+                for entity in make(coordinator, door_id, doors[door_id])
+            )
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
 
 
 def add_person_entities(

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -142,8 +143,9 @@ async def async_setup_entry(
     )
 
 
-class FacegateDoorSensor(FacegateDoorEntity, SensorEntity):
-    """A sensor over the door's latest verified decision (unknown until the first one)."""
+class FacegateDoorSensor(FacegateDoorEntity, RestoreSensor):
+    """A sensor over the door's latest verified decision. Until a new one arrives it shows
+    what it showed before a restart or reload (restored), not "unknown"."""
 
     entity_description: FacegateSensorEntityDescription
 
@@ -154,6 +156,16 @@ class FacegateDoorSensor(FacegateDoorEntity, SensorEntity):
         door_id: str,
     ) -> None:
         super().__init__(coordinator, description, door_id)
+        # What the sensor showed before a restart or reload: its value and attributes.
+        self._restored: tuple[Any, dict[str, Any] | None] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        state, data = await self.async_get_last_state(), await self.async_get_last_sensor_data()
+        if state is not None and data is not None and data.native_value is not None:
+            attributes = {k: state.attributes.get(k) for k in ("method", "reason")}
+            has_attributes = self.entity_description.attributes_fn is not None
+            self._restored = (data.native_value, attributes if has_attributes else None)
 
     @property
     def _decision(self) -> dict[str, Any] | None:
@@ -162,12 +174,16 @@ class FacegateDoorSensor(FacegateDoorEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         decision = self._decision
-        return None if decision is None else self.entity_description.value_fn(decision)
+        if decision is None:
+            return None if self._restored is None else cast(StateType, self._restored[0])
+        return self.entity_description.value_fn(decision)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         decision = self._decision
-        if decision is None or self.entity_description.attributes_fn is None:
+        if decision is None:
+            return None if self._restored is None else self._restored[1]
+        if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(decision)
 

@@ -514,12 +514,14 @@ def test_r12_probing_for_pins_in_use_is_counted_and_paused(env: Env) -> None:
     assert taken.status == 201
     for _ in range(3):  # weak PINs: refused by rule, not counted
         weak = env.api.post(f"/api/people/{prober}/credentials", {"kind": "pin", "value": "123123"})
-        assert weak.status == 400
+        assert weak.status == 400 and weak.data["key"] == "credential"
     for _ in range(DEFAULT_MAX_FAILURES):
         probe = env.api.post(f"/api/people/{prober}/credentials", {"kind": "pin", "value": PIN})
         assert probe.status == 409 and "already in use" in probe.error
+        assert probe.data["key"] == "credential_in_use"  # the kinds of docs/api.md
     fresh = env.api.post(f"/api/people/{prober}/credentials", {"kind": "pin", "value": "730958"})
     assert fresh.status == 429 and "too many refused" in fresh.error
+    assert fresh.data["key"] == "too_many_changes"
     assert int(fresh.headers["Retry-After"]) >= 1
     # Only the prober is paused.
     other = env.api.post(f"/api/people/{owner}/credentials", {"kind": "pin", "value": "730958"})

@@ -5,13 +5,19 @@ nothing else."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from engine_harness import REPO, EngineUnderTest
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    async_mock_service,
+)
 from test_facegate_fixtures import PIN, wait_for
 
 BLUEPRINTS = REPO / "blueprints" / "automation" / "facegate"
@@ -91,8 +97,9 @@ async def test_a_granted_entry_at_night_turns_the_light_on_and_off(
     await hass.async_add_executor_job(lambda: clean_engine.create_person("Li Wei", pin=PIN))
     assert (await _present(clean_engine, "958232"))["result"] == "denied"
     assert (await _present(clean_engine, PIN))["result"] == "granted"
-    await wait_for(lambda: len(on) == 1)
-    await hass.async_block_till_done()
+    await wait_for(lambda: len(on) == 1)  # (not block_till_done: it would sit out the delay)
     assert [call.data["entity_id"] for call in on] == [["light.hall"]]
-    await wait_for(lambda: len(off) == 1)  # after the automation's delay
+    assert off == []  # not before its minute
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await wait_for(lambda: len(off) == 1)
     assert [call.data["entity_id"] for call in off] == [["light.hall"]]

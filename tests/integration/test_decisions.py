@@ -378,3 +378,20 @@ async def test_the_logbook_says_who_came_in_and_never_keeps_a_name(
     await clean_engine.async_api("DELETE", f"/api/people/{event['person']['id']}")
     await wait_for(lambda: event["person"]["id"] not in coordinator.data.people)
     assert describe_access(hass, granted)["message"] == "a resident since erased came in by PIN"
+
+
+async def test_the_last_decision_survives_a_reload(
+    hass: HomeAssistant,
+    clean_engine: EngineUnderTest,
+    coordinator: FacegateCoordinator,
+    back_door_lock: RecordingLock,
+) -> None:
+    await _granted(hass, clean_engine, coordinator)
+    entry = coordinator.config_entry
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(lambda: hass.states.get("sensor.back_door_last_decision").state != "unavailable")
+    state = hass.states.get("sensor.back_door_last_decision")
+    assert state.state == "granted"
+    assert (state.attributes["method"], state.attributes["reason"]) == ("pin", "match")
+    assert back_door_lock.unlocks == 1  # the reload opened nothing

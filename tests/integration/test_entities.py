@@ -307,3 +307,43 @@ async def test_people_come_and_go_with_the_engine(
     await wait_for(lambda: hass.states.get("switch.wang_fang_face_consent") is None)
     assert find_device(hass, mock_config_entry, person["id"]) is None
     assert er.async_get(hass).async_get("switch.wang_fang_face_consent") is None
+
+
+async def test_a_door_given_to_the_engine_later_appears_and_a_removed_one_goes(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    """A new engine configuration arrives as the event stream's snapshot after the engine's
+    restart: its new door gets a device and entities, a door no longer there loses them."""
+    coordinator = await setup_entry(hass, mock_config_entry)
+    doors = list(coordinator.data.doors.values())
+    garage = {
+        "id": "garage",
+        "name": "Garage",
+        "methods": ["pin", "tag"],
+        "enabled": ["pin", "tag"],
+        "face_enabled": False,
+        "camera": None,
+        "lock": "mqtt",
+        "credential_attempts": {},
+    }
+    people = list(coordinator.data.people.values())
+
+    def snapshot(with_doors: list[dict[str, Any]]) -> None:
+        coordinator.handle_message(
+            {"type": "state", "change": "snapshot", "doors": with_doors, "people": people}
+        )
+
+    snapshot([*doors, garage])
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.garage_pin").state == STATE_ON
+    assert hass.states.get("event.garage_access_decision") is not None
+    assert find_device(hass, mock_config_entry, "garage") is not None
+
+    snapshot(doors)
+    await hass.async_block_till_done()
+    assert find_device(hass, mock_config_entry, "garage") is None
+    assert hass.states.get("switch.garage_pin") is None
+
+    snapshot([*doors, garage])  # and back again
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.garage_pin").state == STATE_ON

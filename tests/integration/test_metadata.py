@@ -13,6 +13,8 @@ import yaml
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
 
+from custom_components.facegate.const import ENGINE_REFUSALS
+
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / "facegate"
 
 
@@ -45,6 +47,10 @@ def test_every_translation_key_in_the_code_is_translated() -> None:
     # Dynamic per-method keys.
     used |= {f"method_{m}" for m in ("face", "pin", "card", "tag", "phone")}
     assert used - {"method_{method}"} <= set(english["exceptions"]) | entity_keys
+    chinese = _load("translations/zh-Hans.json")
+    for code in ENGINE_REFUSALS:  # the engine's refusal codes the integration says itself
+        assert f"refusal_{code}" in english["exceptions"], code
+        assert f"refusal_{code}" in chinese["exceptions"], code
     for reason in set(re.findall(r'reason="([a-z_]+)"', source)):
         assert reason in english["config"]["abort"] or reason in english["options"]["abort"]
     for error in ("cannot_connect", "invalid_auth", "unknown"):

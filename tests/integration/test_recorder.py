@@ -3,6 +3,8 @@ decision, never the name of who came in (R7, R10)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from engine_harness import EngineUnderTest
 from homeassistant.components.recorder import Recorder, get_instance
@@ -51,3 +53,34 @@ async def test_the_recorder_keeps_no_name_of_who_came_in(
     recorded = history["event.back_door_access_decision"]
     assert recorded and recorded[-1].attributes["method"] == "pin"
     assert all("person_name" not in state.attributes for state in recorded)
+
+
+async def test_an_erased_person_s_history_is_purged_from_the_recorder(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clean_engine: EngineUnderTest
+) -> None:
+    """Erasure reaches Home Assistant's own copy too (R7): the person's device, entities and
+    the recorded history of those entities."""
+    started = dt_util.utcnow()
+    await hass.async_add_executor_job(
+        lambda: clean_engine.create_person("Li Wei", consent=True, pin=PIN)
+    )
+    coordinator = await setup_entry(hass, mock_config_entry)
+    entity = "sensor.li_wei_credentials"
+    assert hass.states.get(entity).state == "1"
+
+    async def history() -> list[object]:
+        await async_wait_recording_done(hass)
+        found = await get_instance(hass).async_add_executor_job(
+            lambda: state_changes_during_period(hass, started, entity_id=entity)
+        )
+        return list(found.get(entity, []))
+
+    assert await history()
+    person_id = next(iter(coordinator.data.people))
+    await clean_engine.async_api("DELETE", f"/api/people/{person_id}")
+    await wait_for(lambda: hass.states.get(entity) is None)
+    for _ in range(50):  # the purge runs on the recorder's own thread
+        if not await history():
+            break
+        await asyncio.sleep(0.1)
+    assert await history() == []

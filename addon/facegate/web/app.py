@@ -323,6 +323,6 @@ class _Api:
         if await call(self.store.live_consent, person_id) is None:
             fail(
                 409,
-                f"R2: person {person_id} has no live consent for face processing; record the "
-                "person's consent (POST /api/people/{id}/consent) before enrolling a face",
+                f"R2: person {person_id} has no live consent for face processing; the person "
+                "gives it on their own pages (send them an invitation) before a face is enrolled",
             )

@@ -44,9 +44,11 @@ ERROR_STATUS: tuple[tuple[type[FacegateError], int, str], ...] = (
 
 
 def status_of(error: FacegateError) -> tuple[int, str]:
-    """The status and the key that answer `error` (a RuleError may bring a key of its own)."""
+    """The status and the key that answer `error`: the table's, or the rule a RuleError
+    names. (Other errors' own keys are finer, for the resident pages' words: the API's keys
+    stay the kinds of this table.)"""
     status, key = next((s, k) for kind, s, k in ERROR_STATUS if isinstance(error, kind))
-    return status, getattr(error, "key", None) or key
+    return status, (error.key if isinstance(error, RuleError) and error.key else key)
 
 
 def error_response(error: FacegateError) -> web.Response:
@@ -57,4 +59,7 @@ def error_response(error: FacegateError) -> web.Response:
     if isinstance(error, TooManyChangesError):
         headers = {"Retry-After": str(math.ceil(error.retry_after_s))}
     status, key = status_of(error)
-    return error_reply(status, message, headers, key=key)
+    refusal = None
+    if error.key is not None and not isinstance(error, RuleError):
+        refusal = (error.key, {k: v for k, v in error.values.items() if k != "label"})
+    return error_reply(status, message, headers, key=key, refusal=refusal)

@@ -24,12 +24,23 @@ def reply(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
 
 
 def error_reply(
-    status: int, message: str, headers: dict[str, str] | None = None, *, key: str | None = None
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    key: str | None = None,
+    refusal: tuple[str, dict[str, object]] | None = None,
 ) -> web.Response:
     """`{"error": message, "key": ...}`: the key names the kind of refusal for programs (the
-    error table's, else the status's own name: "not_found", "bad_request", ...)."""
+    error table's, else the status's own name: "not_found", "bad_request", ...). `refusal`,
+    where the engine names it finer (a PIN too easy to guess, no face found ...), adds
+    `"refusal"` and its `"values"`, for a program to say it in its own words (Home Assistant
+    translates them)."""
     name = key or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
-    return reply({"error": message, "key": name}, status=status, headers=headers)
+    body: dict[str, object] = {"error": message, "key": name}
+    if refusal is not None:
+        body["refusal"], body["values"] = refusal
+    return reply(body, status=status, headers=headers)
 
 
 class PersonRoutes:

@@ -29,6 +29,12 @@ class Error(Answer):
 
     error: str
     key: str
+    refusal: str | None = Field(
+        default=None,
+        description="where the engine names the refusal finer, its code (pin_weak, in_use, "
+        "no_face, not_live, ...), for a program to say it in its own language",
+    )
+    values: dict[str, Any] | None = Field(default=None, description="the refusal's blanks")
 
 
 class Consent(Answer):
