@@ -32,10 +32,9 @@ from facegate.web.admin.guard import (
 from facegate.web.admin.words import WORDS
 from facegate.web.health import doors_json, engine_health
 from facegate.web.people import everyone, person_detail
-from facegate.web.resident.words import LANGUAGES, choose
+from facegate.web.resident.words import LANGUAGES, page_language, remember_language
 
 _LOGGER = logging.getLogger("facegate.admin")
-LANG_COOKIE = "fg_lang"
 LANG = web.RequestKey("admin_lang", str)
 RECENT = 50
 Changed = Callable[[str, str | None], Awaitable[None]]
@@ -82,15 +81,11 @@ def render(
         csrf=administrator.csrf if administrator is not None else "",
         flash=values.pop("flash", None),
         problem=values.pop("problem", None),
-        day=_day,
         when=_when,
         **values,
     )
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
-    if request.query.get("lang") in LANGUAGES:
-        response.set_cookie(
-            LANG_COOKIE, lang, max_age=365 * 86400, samesite="Strict", httponly=True, path="/"
-        )
+    remember_language(request, response, lang)
     return response
 
 
@@ -116,11 +111,7 @@ class AdminPages:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[LANG] = choose(
-            request.query.get("lang"),
-            request.cookies.get(LANG_COOKIE),
-            request.headers.get("Accept-Language"),
-        )
+        request[LANG] = page_language(request)
         try:
             response = await self._guarded(request, handler)
         except PageError as error:

@@ -22,11 +22,16 @@ from facegate.engine import Engine
 from facegate.errors import FacegateError
 from facegate.identity.invitation_records import ResidentSession
 from facegate.web.attempts import Attempts
-from facegate.web.resident.words import LANGUAGES, WORDS, choose, refusal
+from facegate.web.resident.words import (
+    LANGUAGES,
+    WORDS,
+    page_language,
+    refusal,
+    remember_language,
+)
 
 _LOGGER = logging.getLogger("facegate.residents")
 SESSION_COOKIE = "fg_session"
-LANG_COOKIE = "fg_lang"
 FORM_LIMIT = 64 * 1024
 # Bad invitation links from one address: this many within the window, then refused.
 BAD_LINKS = 10
@@ -88,10 +93,7 @@ def render(
         **values,
     )
     response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
-    if request.query.get("lang") in LANGUAGES:
-        response.set_cookie(
-            LANG_COOKIE, lang, max_age=365 * 86400, samesite="Strict", httponly=True, path="/"
-        )
+    remember_language(request, response, lang)
     return response
 
 
@@ -127,11 +129,7 @@ class Guard:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[LANG] = choose(
-            request.query.get("lang"),
-            request.cookies.get(LANG_COOKIE),
-            request.headers.get("Accept-Language"),
-        )
+        request[LANG] = page_language(request)
         try:
             response = await self._paged(request, handler)
         except (PageError, web.HTTPException) as error:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from aiohttp import web
+
 LANGUAGES: Final = ("en", "zh-Hans")
 
 WORDS: Final[dict[str, dict[str, str]]] = {
@@ -295,6 +297,26 @@ def refusal(lang: str, error: Exception) -> str:
         return template.format(**values)
     except (KeyError, IndexError):  # a refusal raised without its blanks: say it in English
         return str(error)
+
+
+LANG_COOKIE: Final = "fg_lang"
+
+
+def page_language(request: web.Request) -> str:
+    """A page's language (the resident's and the administrator's pages alike)."""
+    return choose(
+        request.query.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("Accept-Language"),
+    )
+
+
+def remember_language(request: web.Request, response: web.Response, lang: str) -> None:
+    """The switch on a page, remembered for a year."""
+    if request.query.get("lang") in LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, samesite="Strict", httponly=True, path="/"
+        )
 
 
 def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:
