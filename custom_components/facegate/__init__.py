@@ -28,6 +28,7 @@ from .coordinator import (
     unavailable_error,
 )
 from .entity import engine_device
+from .locks import async_watch_locks
 from .services import EXPORT_DIR, async_setup_services, remove_exports, remove_old_exports
 from .tags import async_track_tags
 
@@ -75,6 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FacegateConfigEntry) -> 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
     entry.async_on_unload(async_track_tags(hass, entry))
+    entry.async_on_unload(async_watch_locks(hass, entry))
     entry.async_on_unload(coordinator.async_add_listener(_forget_erased(hass, entry)))
     entry.async_on_unload(_sweep_exports(hass))
     return True

@@ -7,4 +7,13 @@ try:  # Home Assistant 2026 validates with probatio, voluptuous's successor
 except ImportError:  # earlier releases with voluptuous itself
     import voluptuous as vol  # type: ignore[no-redef, unused-ignore]
 
-__all__ = ["vol"]
+try:  # Home Assistant 2026 types a repair's flow results with its own class
+    from homeassistant.components.repairs import (  # type: ignore[attr-defined, unused-ignore]
+        RepairsFlowResult,
+    )
+except ImportError:  # earlier releases with the generic one
+    from homeassistant.data_entry_flow import (  # type: ignore[assignment, unused-ignore]
+        FlowResult as RepairsFlowResult,
+    )
+
+__all__ = ["RepairsFlowResult", "vol"]

@@ -30,11 +30,11 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 from .api import FacegateAuthError, FacegateClient, FacegateError, Installation
 from .compat import vol
-from .const import CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS, DEFAULT_PORT, DOMAIN, LOGGER
+from .const import CONF_LOCK, CONF_LOCKS, CONF_TAG_DEVICES, CONF_TAGS, DEFAULT_PORT, DOMAIN, LOGGER
 from .coordinator import FacegateConfigEntry
+from .locks import door_lock
 
 CONF_DOOR = "door"
-CONF_LOCK = "lock"
 
 TITLE = "facegate"
 CONNECTION_SCHEMA = vol.Schema(
@@ -226,7 +226,7 @@ class FacegateOptionsFlow(OptionsFlow):
         fields[vol.Optional(CONF_TAGS)] = TextSelector(TextSelectorConfig(multiple=True))
         fields[vol.Optional(CONF_TAG_DEVICES)] = DeviceSelector(DeviceSelectorConfig(multiple=True))
         current = {
-            CONF_LOCK: locks.get(door),
+            CONF_LOCK: door_lock(options, door, door_info),
             CONF_TAGS: tags.get(door, []),
             CONF_TAG_DEVICES: readers.get(door, []),
         }

@@ -16,6 +16,7 @@ CONF_INSTALLATION_ID: Final = "installation_id"
 # Options: per door, the Home Assistant lock entity to unlock, and the tag ids and tag-reading
 # devices whose `tag_scanned` events are presented to that door.
 CONF_LOCKS: Final = "locks"
+CONF_LOCK: Final = "lock"  # one door's, in the options flow and the missing lock's fix
 CONF_TAGS: Final = "tags"
 CONF_TAG_DEVICES: Final = "tag_devices"
 

@@ -27,7 +27,8 @@ from .api import (
     FacegateError,
     Installation,
 )
-from .const import CONF_LOCKS, DOMAIN, LOGGER, MAX_DECISION_AGE_S, SEEN_DECISIONS
+from .const import DOMAIN, LOGGER, MAX_DECISION_AGE_S, SEEN_DECISIONS
+from .locks import door_lock
 from .repairs import Repairs
 
 
@@ -215,6 +216,11 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
         if message.get("type") == "camera":
             self._camera(str(message.get("camera")), message.get("online") is True)
             return
+        if message.get("type") == "mqtt":
+            health = {**self.data.health, "mqtt_connected": message.get("connected") is True}
+            self.repairs.sync_health(health, self.data.people.values())
+            self.async_set_updated_data(replace(self.data, health=health))
+            return
         if message.get("type") != "state":
             return
         data = self.data
@@ -284,7 +290,7 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
         self.async_set_updated_data(
             replace(self.data, decisions={**self.data.decisions, door: event})
         )
-        lock = self.config_entry.options.get(CONF_LOCKS, {}).get(door)
+        lock = door_lock(self.config_entry.options, door, self.data.doors.get(door, {}))
         if event.get("result") == "granted" and lock:
             self.config_entry.async_create_task(
                 self.hass, self._unlock(lock, door), f"{DOMAIN} unlock {door}"

@@ -176,14 +176,17 @@ def add_person_entities(
     entry: FacegateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     make: Callable[[FacegateCoordinator, str], Iterable[Entity]],
+    when: Callable[[dict[str, Any]], bool] = lambda _person: True,
 ) -> None:
-    """Entities for every person now, and for each person added later."""
+    """Entities for every person now, and for each person added later; with `when`, only
+    once the person's record says so (an expiry once there is a consent to expire)."""
     coordinator = entry.runtime_data.coordinator
     known: set[str] = set()
 
     @callback
     def add_new() -> None:
-        new = set(coordinator.data.people) - known
+        people = coordinator.data.people
+        new = {pid for pid in set(people) - known if when(people[pid])}
         if new:
             known.update(new)
             async_add_entities(entity for pid in sorted(new) for entity in make(coordinator, pid))

@@ -8,7 +8,9 @@ door without a liveness check (R12), consents waiting for renewal after the noti
 (R1, R6); each issue goes away by itself once health no longer says it. What happens to a
 decision (`lock_failed`, `decisions_stale`): a Home Assistant lock missing or failing when a
 resident was let in, and decisions dropped as stale (the two machines' clocks apart); these go
-away at the next unlock that works and the next fresh decision.
+away at the next unlock that works and the next fresh decision. A door's lock that does not
+exist at all is found before anyone is let in (locks.py); its issue has a fix flow here that
+chooses another lock for the door.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 
-from .const import DOMAIN
+from .compat import RepairsFlowResult, vol
+from .const import CONF_LOCK, CONF_LOCKS, DOMAIN
 
 ERROR = ir.IssueSeverity.ERROR
 WARNING = ir.IssueSeverity.WARNING
@@ -126,3 +131,48 @@ class Repairs:
             if domain == DOMAIN and issue_id.startswith(f"{self.entry_id}_"):
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id)
         self._from_health = set()
+
+
+class ChooseLockFlow(RepairsFlow):
+    """`lock_missing`'s fix: the lock this door should open, saved in the entry's options
+    (as the options flow would); the issue then goes by itself (locks.py)."""
+
+    def __init__(self, issue_id: str, entry_id: str, door: str) -> None:
+        self._issue_id = issue_id
+        self._entry_id = entry_id
+        self._door = door
+
+    async def async_step_init(self, _user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
+        """Home Assistant starts every fix at `init` with the issue's id as its input."""
+        return await self.async_step_choose()
+
+    async def async_step_choose(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_gone")
+        if user_input is not None:
+            locks = {**(entry.options.get(CONF_LOCKS) or {}), self._door: user_input[CONF_LOCK]}
+            self.hass.config_entries.async_update_entry(
+                entry, options={**entry.options, CONF_LOCKS: locks}
+            )
+            return self.async_create_entry(data={})
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self._issue_id)
+        placeholders = dict(issue.translation_placeholders or {}) if issue is not None else {}
+        return self.async_show_form(
+            step_id="choose",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_LOCK): EntitySelector(EntitySelectorConfig(domain="lock"))}
+            ),
+            description_placeholders=placeholders,
+        )
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """Home Assistant asks for the fix of a fixable issue: only `lock_missing` has one."""
+    if data is None or "door" not in data:
+        raise ValueError(f"facegate has no fix for {issue_id}")
+    return ChooseLockFlow(issue_id, str(data["entry_id"]), str(data["door"]))

@@ -106,18 +106,21 @@ PERSON_SENSORS = (
         value_fn=lambda person: int(person.get("templates") or 0),
     ),
     FacegateSensorEntityDescription(
-        key="consent_expiry",
-        translation_key="consent_expiry",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_expiry,
-    ),
-    FacegateSensorEntityDescription(
         key="credentials",
         translation_key="credentials",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda person: len(person.get("credentials", [])),
         attributes_fn=_credential_kinds,
     ),
+)
+
+# Only once the person has consented: before that there is nothing to expire ("Unknown" said
+# nothing); after a withdrawal it is unavailable, and the consent sensor says why.
+EXPIRY_SENSOR = FacegateSensorEntityDescription(
+    key="consent_expiry",
+    translation_key="consent_expiry",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    value_fn=_expiry,
 )
 
 
@@ -140,6 +143,14 @@ async def async_setup_entry(
             FacegatePersonSensor(coordinator, description, person_id)
             for description in PERSON_SENSORS
         ],
+    )
+    add_person_entities(
+        entry,
+        async_add_entities,
+        lambda coordinator, person_id: [
+            FacegateExpirySensor(coordinator, EXPIRY_SENSOR, person_id)
+        ],
+        when=lambda person: _expiry(person) is not None,
     )
 
 
@@ -210,3 +221,11 @@ class FacegatePersonSensor(FacegatePersonEntity, SensorEntity):
         if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(self.person)
+
+
+class FacegateExpirySensor(FacegatePersonSensor):
+    """When the person's face consent ends; unavailable while there is none."""
+
+    @property
+    def available(self) -> bool:
+        return super().available and _expiry(self.person) is not None

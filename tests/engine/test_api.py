@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest_api import Env, Stream
-from conftest_mqtt import Subscriber, free_port
+from conftest_mqtt import Mosquitto, Subscriber, free_port
 from facegate import __version__
 from facegate.audit_records import entry_hash
 from facegate.capture import CameraReader
@@ -1185,6 +1185,29 @@ def test_camera_going_offline_and_back_reaches_the_stream(
         stream.close()
     assert states[-2:] == [False, True], states
     assert all(a != b for a, b in itertools.pairwise(states)), "one message per change"
+
+
+def test_the_broker_going_away_and_back_reaches_the_stream_and_the_health(
+    env: Env, mosquitto: Mosquitto
+) -> None:
+    """While the broker is gone no MQTT lock can open: Home Assistant hears it at once."""
+    stream = Stream(env.server.url, env.server.token)
+
+    def broker_states() -> list[bool]:
+        return [m["connected"] for m in stream.messages() if m["type"] == "mqtt"]
+
+    try:
+        stream.wait_for(lambda m: m.get("change") == "snapshot")
+        assert env.api.get("/api/health").data["mqtt_connected"] is True
+        mosquitto.stop()
+        stream.wait_for(lambda m: m == {"type": "mqtt", "connected": False}, 15)
+        assert env.api.get("/api/health").data["mqtt_connected"] is False
+        mosquitto.start()  # the same port; the link reconnects by itself (1 s .. 30 s)
+        stream.wait_for(lambda m: m == {"type": "mqtt", "connected": True}, 40)
+        assert env.api.get("/api/health").data["mqtt_connected"] is True
+    finally:
+        stream.close()
+    assert broker_states() == [False, True]
 
 
 def test_slow_event_clients_are_dropped_and_the_rest_keep_up() -> None:

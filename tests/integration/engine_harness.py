@@ -55,7 +55,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ FACE_CLIP_PHOTO = Path("faces/enroll/barack_obama/obama2.jpg")
 FACE_ENROL_PHOTO = Path("faces/enroll/barack_obama/obama.jpg")
 ENROL_PHOTO = "enrol.jpg"  # in the work directory, beside data/
 CAMERA_URL_FILE = "camera.url"
+BROKER_CONTROL = "broker.wanted"  # in the work directory: `down` or `up` (see Broker)
 
 # Taken before pytest-socket replaces socket.socket for each test (see the module's docstring).
 _SOCKET = socket.socket
@@ -181,6 +182,7 @@ class EngineUnderTest:
     mqtt_port: int
     installation_id: str
     event_key: str  # hex, as the API gives it; bytes.fromhex() for hmac
+    broker: Broker | None = None  # started here; None when handed in (see Broker)
 
     @property
     def host(self) -> str:
@@ -195,6 +197,26 @@ class EngineUnderTest:
 
     async def async_api(self, method: str, path: str, json_body: Any = None) -> Any:
         return await asyncio.to_thread(api, self.url, self.token, method, path, json_body)
+
+    def set_broker(self, running: bool, timeout: float = 10.0) -> None:
+        """Stops the engine's mosquitto or starts it again on its port; returns once done."""
+        if self.broker is not None:
+            self.broker.start() if running else self.broker.stop()
+        else:
+            control = self.data_dir.parent / BROKER_CONTROL
+            partial = control.with_name(control.name + ".part")
+            partial.write_text("up\n" if running else "down\n")
+            partial.replace(control)
+        deadline = time.monotonic() + timeout
+        while _port_accepts(self.mqtt_port) != running:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"engine harness: the broker did not {'start' if running else 'stop'}"
+                )
+            time.sleep(0.05)
+
+    async def async_set_broker(self, running: bool) -> None:
+        await asyncio.to_thread(self.set_broker, running)
 
     def notice_version(self) -> str:
         return str(self.api("GET", "/api/notice")["version"])
@@ -250,7 +272,9 @@ class EngineUnderTest:
     def reset(self) -> None:
         """Everyone erased and every configured method enabled again, except face recognition
         at the side door, which is off until a test turns it on (see the module's docstring).
-        (Credential lockouts after wrong codes last their time: use fresh codes per test.)"""
+        (Credential lockouts after wrong codes last their time: use fresh codes per test.)
+        The broker runs again if a test stopped it."""
+        self.set_broker(True)
         disable_faces(self.url, self.token)
         for person in self.api("GET", "/api/people")["people"]:
             self.api("DELETE", f"/api/people/{person['id']}")
@@ -357,29 +381,60 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-@contextlib.contextmanager
-def _mosquitto(workdir: Path) -> Iterator[int]:
-    binary = MOSQUITTO if Path(MOSQUITTO).is_file() else shutil.which("mosquitto")
-    if binary is None:
-        raise RuntimeError("engine harness: mosquitto is not installed (bash scripts/setup.sh)")
-    port = free_port()
-    conf, log = workdir / "mosquitto.conf", workdir / "mosquitto.log"
-    conf.write_text(
-        f"listener {port} {LOOPBACK}\nallow_anonymous true\npersistence false\n"
-        f"log_dest file {log}\n"
-        # As root, mosquitto would switch to its own user and lose access to the log file.
-        "user root\n"
-    )
-    process = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    try:
+class Broker:
+    """The engine's mosquitto, which a test may stop and start again on the same port (the
+    broker going away is a failure Home Assistant must report). In a handed-in engine the test
+    cannot reach this object: it writes `down` or `up` to BROKER_CONTROL in the work directory,
+    and the process serving the engine follows it (`follow`)."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = MOSQUITTO if Path(MOSQUITTO).is_file() else shutil.which("mosquitto")
+        if binary is None:
+            raise RuntimeError("engine harness: mosquitto is not installed (bash scripts/setup.sh)")
+        self.port = free_port()
+        self._binary = binary
+        self._conf, self._log = workdir / "mosquitto.conf", workdir / "mosquitto.log"
+        self._control = workdir / BROKER_CONTROL
+        self._conf.write_text(
+            f"listener {self.port} {LOOPBACK}\nallow_anonymous true\npersistence false\n"
+            f"log_dest file {self._log}\n"
+            # As root, mosquitto would switch to its own user and lose access to the log file.
+            "user root\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self._process is not None:
+            return
+        self._process = subprocess.Popen(
+            [self._binary, "-c", str(self._conf)], stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
-        while not _port_accepts(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"engine harness: mosquitto did not start\n{_tail(log)}")
+        while not _port_accepts(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"engine harness: mosquitto did not start\n{_tail(self._log)}")
             time.sleep(0.02)
-        yield port
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            _stop(process)
+
+    def follow(self) -> None:
+        """Does what the control file asks (see the class's docstring)."""
+        wanted = self._control.read_text().strip() if self._control.is_file() else "up"
+        self.stop() if wanted == "down" else self.start()
+
+
+@contextlib.contextmanager
+def _mosquitto(workdir: Path) -> Iterator[Broker]:
+    broker = Broker(workdir)
+    broker.start()
+    try:
+        yield broker
     finally:
-        _stop(process)
+        broker.stop()
 
 
 def find_shared(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -487,9 +542,9 @@ def start_engine(workdir: Path) -> Iterator[EngineUnderTest]:
     """mosquitto and `facegate run` in `workdir` (config, data, logs), stopped on exit."""
     python = engine_python()
     workdir.mkdir(parents=True, exist_ok=True)
-    with _mosquitto(workdir) as mqtt_port, _camera(workdir, python) as camera_url:
+    with _mosquitto(workdir) as broker, _camera(workdir, python) as camera_url:
         api_port = free_port()
-        config = write_config(workdir, mqtt_port, api_port, camera_url)
+        config = write_config(workdir, broker.port, api_port, camera_url)
         log = workdir / "engine.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -511,7 +566,7 @@ def start_engine(workdir: Path) -> Iterator[EngineUnderTest]:
                     raise RuntimeError(f"engine harness: the engine {state}\n{_tail(log)}")
                 time.sleep(0.05)
             token = token_file.read_text().strip()
-            started = _describe(url, token, data_dir, mqtt_port)
+            started = replace(_describe(url, token, data_dir, broker.port), broker=broker)
             disable_faces(url, token)  # until a test wants faces (see the module's docstring)
             yield started
         finally:
@@ -541,6 +596,7 @@ def _serve(workdir: Path, env_file: Path) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with start_engine(workdir) as started:
+        assert started.broker is not None
         lines = [f"{name}={value}" for name, value in environment(started).items()]
         # Written under another name and renamed: the reader never sees half a file.
         partial = env_file.with_name(env_file.name + ".part")
@@ -548,7 +604,8 @@ def _serve(workdir: Path, env_file: Path) -> int:
         partial.replace(env_file)
         print(f"engine harness: engine at {started.url}, data in {started.data_dir}", flush=True)
         while not stopping and os.getppid() == parent:
-            time.sleep(0.2)
+            started.broker.follow()
+            time.sleep(0.1)
     return 0
 
 

@@ -43,7 +43,9 @@ def test_a_resident_with_a_pin_opens_the_home_assistant_door(engine: EngineUnder
         assert event["sig"] == _signature(event, engine.event_key)
         doors = {d["id"]: d for d in engine.api("GET", "/api/doors")["doors"]}
         assert doors["back_door"]["lock"] == "home_assistant"
+        assert doors["back_door"]["lock_entity"] == "lock.back_door"
         assert doors["front_door"]["lock"] == "mqtt"
+        assert doors["front_door"]["lock_entity"] is None
     finally:
         engine.reset()
     assert engine.api("GET", "/api/people") == {"people": []}

@@ -16,6 +16,7 @@ from homeassistant.const import (
     SERVICE_TURN_ON,
     STATE_OFF,
     STATE_ON,
+    STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     Platform,
 )
@@ -279,7 +280,9 @@ async def test_consent_can_be_withdrawn_and_switching_it_on_invites_the_person(
     await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_OFF, target, blocking=True)
     await wait_for(lambda: hass.states.get("switch.li_wei_face_consent").state == STATE_OFF)
     assert hass.states.get("sensor.li_wei_face_consent").state == "withdrawn"
-    assert hass.states.get("sensor.li_wei_face_consent_expires").state == STATE_UNKNOWN
+    # Nothing left to expire: unavailable, and the consent sensor says why.
+    assert hass.states.get("sensor.li_wei_face_consent_expires").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.li_wei_face_consent").state == "withdrawn"
     assert hass.states.get("sensor.li_wei_credentials").state == "1"  # the PIN keeps working
 
     # Consent is the person's own act (R2): switching it on hands them an invitation to give

@@ -88,12 +88,19 @@ class RecordingLock(LockEntity):
 
 
 async def add_test_lock(hass: HomeAssistant, name: str) -> RecordingLock:
-    """A RecordingLock registered as `lock.<name>` through a test platform."""
+    """A RecordingLock registered as `lock.<name>` through a test platform (set up with the
+    first lock; later ones are added to the same platform)."""
     lock = RecordingLock(name)
+    adder = hass.data.get(_LOCK_ADDER)
+    if adder is not None:
+        adder([lock])
+        await hass.async_block_till_done()
+        return lock
 
     async def setup_platform(
         hass: HomeAssistant, config: Any, add_entities: Any, discovery_info: Any = None
     ) -> None:
+        hass.data[_LOCK_ADDER] = add_entities
         add_entities([lock])
 
     mock_integration(hass, MockModule("test"))
@@ -101,6 +108,9 @@ async def add_test_lock(hass: HomeAssistant, name: str) -> RecordingLock:
     assert await async_setup_component(hass, "lock", {"lock": {"platform": "test"}})
     await hass.async_block_till_done()
     return lock
+
+
+_LOCK_ADDER = "facegate_test_lock_adder"
 
 
 class Proxy:

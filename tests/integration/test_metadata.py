@@ -51,8 +51,13 @@ def test_every_translation_key_in_the_code_is_translated() -> None:
     for code in ENGINE_REFUSALS:  # the engine's refusal codes the integration says itself
         assert f"refusal_{code}" in english["exceptions"], code
         assert f"refusal_{code}" in chinese["exceptions"], code
+    fix_aborts = {
+        reason
+        for issue in english["issues"].values()
+        for reason in issue.get("fix_flow", {}).get("abort", {})
+    }
     for reason in set(re.findall(r'reason="([a-z_]+)"', source)):
-        assert reason in english["config"]["abort"] or reason in english["options"]["abort"]
+        assert reason in {*english["config"]["abort"], *english["options"]["abort"], *fix_aborts}
     for error in ("cannot_connect", "invalid_auth", "unknown"):
         assert error in english["config"]["error"]
         assert error in english["config"]["abort"]

@@ -49,7 +49,8 @@ from facegate.web.routes import ROUTES
 _LOGGER = logging.getLogger("facegate.web")
 T = TypeVar("T")
 
-CAMERA_POLL_S = 2.0  # how soon the event stream says that a camera went offline or came back
+# How soon the event stream says that a camera or the MQTT broker went away or came back.
+CAMERA_POLL_S = 2.0
 ENGINE = web.AppKey("engine", Engine)
 HUB = web.AppKey("hub", EventHub)
 SPEC = web.AppKey("openapi", dict)
@@ -193,7 +194,7 @@ class _Api:
 
     async def on_startup(self, _app: web.Application) -> None:
         self.hub.attach(asyncio.get_running_loop())
-        self._camera_watch = asyncio.create_task(self._watch_cameras(), name="camera-watch")
+        self._camera_watch = asyncio.create_task(self._watch_links(), name="link-watch")
 
     async def on_shutdown(self, _app: web.Application) -> None:
         if self._camera_watch is not None:
@@ -204,20 +205,28 @@ class _Api:
     def _cameras_online(self) -> dict[str, bool]:
         return {name: health.online for name, health in self.engine.camera_health().items()}
 
-    async def _watch_cameras(self) -> None:
-        """Readers keep their own health; this turns its changes into `camera` messages."""
-        known = self._cameras_online()  # the snapshot already carries the state at connect
+    def _broker_connected(self) -> bool | None:
+        connected = getattr(self.engine.link, "connected", None)  # MqttLink's property
+        return connected if isinstance(connected, bool) else None
+
+    async def _watch_links(self) -> None:
+        """Camera readers and the MQTT link keep their own state; this turns its changes into
+        `camera` and `mqtt` messages, so that Home Assistant says at once when a door cannot
+        see or cannot open (the snapshot and the health carry the state at connect)."""
+        cameras, broker = self._cameras_online(), self._broker_connected()
         while True:
             await asyncio.sleep(self._camera_poll_s)
             try:
-                now = self._cameras_online()
+                now, connected = self._cameras_online(), self._broker_connected()
             except Exception:  # a reader failing to report must not end the watch
-                _LOGGER.exception("events: could not read camera health")
+                _LOGGER.exception("events: could not read camera or broker health")
                 continue
             for name, online in now.items():
-                if known.get(name) != online:
+                if cameras.get(name) != online:
                     self.hub.publish({"type": "camera", "camera": name, "online": online})
-            known = now
+            if connected is not None and connected != broker:
+                self.hub.publish({"type": "mqtt", "connected": connected})
+            cameras, broker = now, connected
 
     async def on_cleanup(self, _app: web.Application) -> None:
         self.faces.close()

@@ -78,6 +78,8 @@ def door_json(
         "face_enabled": state["face_enabled"],
         "camera": camera,
         "lock": "mqtt" if door.lock.command_topic is not None else "home_assistant",
+        # The Home Assistant lock the integration unlocks after a grant (None: an MQTT lock).
+        "lock_entity": door.lock.entity_id if door.lock.command_topic is None else None,
         "credential_attempts": state["credential_attempts"],
     }
 

@@ -86,8 +86,9 @@ ROUTES: tuple[Route, ...] = (
         'AccessEvent} for every access decision and {"type": "state", "change": '
         '"person_created|person_updated|person_erased|consent_given|consent_renewed|'
         'consent_withdrawn|templates|credentials|door|groups", ...} for every change, and {"type": '
-        '"camera", "camera", "online"} when a camera goes offline or comes back. A client that '
-        "falls too far behind is closed with code 1013.",
+        '"camera", "camera", "online"} when a camera goes offline or comes back, {"type": "mqtt", '
+        '"connected"} when the link to the MQTT broker drops or returns. A client that falls too '
+        "far behind is closed with code 1013.",
     ),
     Route(
         method="GET",

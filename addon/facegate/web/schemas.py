@@ -127,6 +127,9 @@ class Door(Answer):
     face_enabled: bool
     camera: DoorCamera | None
     lock: Literal["mqtt", "home_assistant"]
+    lock_entity: str | None = Field(
+        description="the Home Assistant lock the integration unlocks after a grant (null: MQTT)"
+    )
     credential_attempts: dict[str, Any] | None = Field(
         description="PIN/card/tag counters and lockout state at this door"
     )
