@@ -13,6 +13,9 @@ OLD_PIN="pytest-homeassistant-custom-component==0.13.233"  # pins homeassistant=
 NEW_PIN="pytest-homeassistant-custom-component==0.13.375"  # pins homeassistant==2026.10.4
 # The integration is type-checked (strict) against the current release, in that environment.
 MYPY_PIN=mypy==2.4.1
+# The real frontend of 2025.4.1 (its own pin), for the screenshots tests/engine/test_ha_frontend.py
+# takes of the integration in a browser; the other release's tests need no frontend.
+FRONTEND_PIN=home-assistant-frontend==20250404.0
 OLD_VENV=.venvs/ha-2025.4
 ROOT=.venvs/forky
 VISION='^(opencv|ai-edge-litert|tflite|mediapipe|dlib|face-recognition|onnxruntime|torch)'
@@ -61,10 +64,11 @@ if [ ! -x "$python313" ]; then
   echo "ha_env: Python 3.13.0 not found at $python313 (pyenv install 3.13.0)" >&2
   exit 1
 fi
-if [ "$(cat "$OLD_VENV/.stamp" 2>/dev/null)" != "$OLD_PIN $MYPY_PIN" ]; then
+if [ "$(cat "$OLD_VENV/.stamp" 2>/dev/null)" != "$OLD_PIN $MYPY_PIN $FRONTEND_PIN" ]; then
   [ -f "$OLD_VENV/pyvenv.cfg" ] || quietly "$python313" -m venv "$OLD_VENV"
-  timed "ha-2025.4 install" "$OLD_VENV/bin/python" -m pip install "$OLD_PIN" "$MYPY_PIN"
-  echo "$OLD_PIN $MYPY_PIN" >"$OLD_VENV/.stamp"
+  timed "ha-2025.4 install" "$OLD_VENV/bin/python" -m pip install "$OLD_PIN" "$MYPY_PIN" \
+    "$FRONTEND_PIN"
+  echo "$OLD_PIN $MYPY_PIN $FRONTEND_PIN" >"$OLD_VENV/.stamp"
 fi
 check_light ha-2025.4 "$OLD_VENV/bin/python"
 

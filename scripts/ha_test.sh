@@ -64,9 +64,7 @@ run_2026() {
   done
   local handed_in
   mapfile -t handed_in <"$workdir/env"
-  # The chroot starts from an empty environment; FACEGATE_RENDER_OUT (tests/integration/
-  # test_render.py, the README's pictures) is the one other variable handed through.
-  [ -z "${FACEGATE_RENDER_OUT:-}" ] || handed_in+=("FACEGATE_RENDER_OUT=$FACEGATE_RENDER_OUT")
+  # The chroot starts from an empty environment: only the engine's variables are handed in.
   bash scripts/ha_chroot.sh /usr/bin/env "${handed_in[@]}" COVERAGE_FILE=.cache/coverage-2026 \
     /opt/ha-venv/bin/python -m pytest "${args[@]}" "${coverage[@]}" || status=$?
   bash scripts/ha_chroot.sh /usr/bin/env COVERAGE_FILE=.cache/coverage-2026 \

@@ -17,6 +17,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from . import const
@@ -280,6 +281,8 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             const.EVENT_ACCESS,
             {
                 "entry_id": self.config_entry.entry_id,
+                # The door's event entity: the logbook shows the line there and on its device.
+                **self._door_entity(door),
                 "door": door,
                 "result": event.get("result"),
                 "method": event.get("method"),
@@ -295,6 +298,11 @@ class FacegateCoordinator(DataUpdateCoordinator[FacegateState]):
             self.config_entry.async_create_task(
                 self.hass, self._unlock(lock, door), f"{DOMAIN} unlock {door}"
             )
+
+    def _door_entity(self, door: str) -> dict[str, str]:
+        unique_id = f"{self.config_entry.unique_id}_{door}_decision"
+        entity_id = er.async_get(self.hass).async_get_entity_id("event", DOMAIN, unique_id)
+        return {} if entity_id is None else {ATTR_ENTITY_ID: entity_id}
 
     async def _unlock(self, lock: str, door: str) -> None:
         if self.hass.states.get(lock) is None:

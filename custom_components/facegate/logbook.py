@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_ACCESS
@@ -93,4 +98,7 @@ def describe_access(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, s
     who = name or words["stranger"]
     result = "granted" if data.get("result") == "granted" else "denied"
     message = words[result].format(who=who, method=method, reason=reason)
-    return {LOGBOOK_ENTRY_NAME: door, LOGBOOK_ENTRY_MESSAGE: message}
+    described = {LOGBOOK_ENTRY_NAME: door, LOGBOOK_ENTRY_MESSAGE: message}
+    if isinstance(data.get(ATTR_ENTITY_ID), str):  # the door's event entity, linked
+        described[LOGBOOK_ENTRY_ENTITY_ID] = data[ATTR_ENTITY_ID]
+    return described

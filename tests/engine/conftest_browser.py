@@ -55,14 +55,15 @@ class Journey:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.shots, self.name, self.step = shots, name, 0
 
-    def shot(self, what: str) -> None:
+    def shot(self, what: str, *, full_page: bool | None = None) -> None:
+        """The page as seen now (all of it at a desk, unless `full_page` says otherwise)."""
         self.step += 1
         path = str(self.shots / f"{self.name}-{self.step}-{what}.png")
         # The camera's picture is masked: no face goes into a screenshot.
         masked = {
             "mask": [self.page.locator("video")],
             "mask_color": "#333333",
-            "full_page": self.desk,
+            "full_page": self.desk if full_page is None else full_page,
         }
         try:
             self.page.screenshot(path=path, **masked)

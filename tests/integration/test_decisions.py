@@ -359,9 +359,11 @@ async def test_the_logbook_says_who_came_in_and_never_keeps_a_name(
     [granted] = fired
     # What the recorder keeps: ids and words of the decision, never the person's name.
     assert granted["person_id"] == event["person"]["id"] and "Li Wei" not in str(granted)
+    # Tied to the door's event entity, so that the door's device page lists it too.
     assert describe_access(hass, granted) == {
         "name": "Back door",
         "message": "Li Wei came in by PIN",
+        "entity_id": "event.back_door_access_decision",
     }
     hass.config.language = "zh-Hans"
     assert describe_access(hass, granted)["message"] == "Li Wei 通过密码进门"
