@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the demo and the tests: Debian packages (mosquitto, ffmpeg, the
 # GStreamer RTSP server for Debian's own python3, Chromium and CJK fonts for the browser
-# tests), a virtual environment with the engine, the
+# tests, buildah and debootstrap to build the add-on's image, AppArmor's parser to check its
+# profile), a virtual environment with the engine, the
 # pinned models (verified by SHA-256) and the demo's door-camera clip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(mosquitto ffmpeg npm strace python3-gi gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  chromium fonts-noto-cjk)  # the resident pages' tests drive Debian's Chromium (Playwright)
+  chromium fonts-noto-cjk  # the resident pages' tests drive Debian's Chromium (Playwright)
+  buildah crun debootstrap apparmor)  # the add-on's image, built and run (tests/engine/addon_image.py)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

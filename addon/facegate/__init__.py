@@ -1,3 +1,3 @@
 """facegate: consent-first face unlock for Home Assistant."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

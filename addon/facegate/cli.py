@@ -177,24 +177,10 @@ def _mqtt_acl(args: argparse.Namespace) -> int:
     return 0
 
 
-def _addon_config(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
+def _addon(args: argparse.Namespace) -> int:
+    from facegate.addon_entry import main as addon_main
 
-    from facegate.addon_options import PASSWORD_ENV, write_engine_config
-    from facegate.config import MqttConfig, explain_config
-    from facegate.errors import ConfigError
-
-    try:
-        broker = MqttConfig(
-            host=args.mqtt_host,
-            port=args.mqtt_port,
-            username=args.mqtt_username or None,
-            password=os.environ.get(PASSWORD_ENV) or None,
-        )
-    except ValidationError as error:
-        raise ConfigError(explain_config(error)) from None
-    write_engine_config(Path(args.options), Path(args.out), broker)
-    return 0
+    return addon_main(Path(args.data))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -246,14 +232,11 @@ def parser() -> argparse.ArgumentParser:
     acl.set_defaults(handler=_mqtt_acl)
 
     addon = commands.add_parser(
-        "addon-config", help="the add-on's options as the engine's configuration (checked)"
+        "addon",
+        help="the add-on's start: options to configuration, broker, discovery, then the engine",
     )
-    addon.add_argument("--options", required=True, help="the Supervisor's options.json")
-    addon.add_argument("--out", required=True, help="the configuration file to write (0600)")
-    addon.add_argument("--mqtt-host", required=True)
-    addon.add_argument("--mqtt-port", type=int, default=1883)
-    addon.add_argument("--mqtt-username", default="")
-    addon.set_defaults(handler=_addon_config)
+    addon.add_argument("--data", default="/data", help="the add-on's /data (options.json)")
+    addon.set_defaults(handler=_addon)
 
     add_eval_commands(commands)  # eval pairs|door, calibrate: cli_eval.py
     person_actions = add_rights_commands(commands)  # audit, person, notice: cli_rights.py

@@ -96,8 +96,16 @@ class CameraConfig(Settings):
     detector: DetectorRange = "full"
 
 
+# One MQTT topic to publish on or read from: wildcards would publish nowhere, or read everyone.
+Topic = Annotated[
+    str,
+    Field(min_length=1, max_length=256),
+    matching(r"[^#+\x00]+", "must be one topic, without the wildcards + or #"),
+]
+
+
 class LockConfig(Settings):
-    command_topic: Text | None = None
+    command_topic: Topic | None = None
     payload_unlock: str = "UNLOCK"
     # A Home Assistant lock, driven by the integration.
     entity_id: Annotated[str, matching(r"lock\.[a-z0-9_]+", "must be a lock entity")] | None = None
@@ -114,11 +122,7 @@ class LockConfig(Settings):
 class CredentialInputConfig(Settings):
     """A keypad or card reader publishing codes on an MQTT topic (raw, or JSON under json_key)."""
 
-    topic: Annotated[
-        str,
-        Field(min_length=1, max_length=256),
-        matching(r"[^#+\x00]+", "must be one topic, without the wildcards + or #"),
-    ]
+    topic: Topic
     kind: CredentialKind
     json_key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 

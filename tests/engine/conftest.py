@@ -20,6 +20,7 @@ pytest.register_assert_rewrite(
     "conftest_keypad",
     "conftest_api",
     "conftest_browser",
+    "conftest_supervisor",
 )
 
 
