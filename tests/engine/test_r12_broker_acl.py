@@ -175,7 +175,13 @@ def test_r12_topics_that_cannot_go_into_an_acl_are_refused_before_anything_is_wr
     config = load(_config(tmp_path / "facegate.yaml", models_dir, 1883))
     assert "topic write zigbee2mqtt/front_lock/set" in acl_text(config, Accounts(engine="facegate"))
     broken = json.loads((tmp_path / "facegate.yaml").read_text())
+    # A wildcard is refused when the configuration is read (config.Topic) ...
     broken["doors"][DOOR]["lock"]["command_topic"] = "zigbee2mqtt/front lock\ntopic write #"
+    (tmp_path / "broken.yaml").write_text(json.dumps(broken))
+    with pytest.raises(FacegateError, match="without the wildcards"):
+        load(tmp_path / "broken.yaml")
+    # ... and a line break that would add a line of its own to the ACL, when the ACL is written.
+    broken["doors"][DOOR]["lock"]["command_topic"] = "zigbee2mqtt/front lock\ntopic write x"
     (tmp_path / "broken.yaml").write_text(json.dumps(broken))
     with pytest.raises(FacegateError, match="cannot go into a mosquitto ACL"):
         write_broker_files(
