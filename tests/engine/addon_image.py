@@ -12,6 +12,7 @@ authorities mounts its bundle into the build (BUILD_CA_BUNDLE in the Dockerfile)
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -139,7 +140,5 @@ def remove_image() -> None:
 
 
 def labels() -> dict[str, str]:
-    import json
-
     found = json.loads(buildah("inspect", "--type", "image", IMAGE))
     return dict(found["OCIv1"]["config"].get("Labels") or {})

@@ -14,6 +14,7 @@ from homeassistant.components.lock import LockEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -183,3 +184,13 @@ class Placeholder:
 
     def __repr__(self) -> str:
         return f"<{self.text}>"
+
+
+def open_issues(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, ir.IssueEntry]:
+    """The entry's open repair issues, by their id without the entry's prefix."""
+    prefix = f"{entry.entry_id}_"
+    return {
+        issue_id.removeprefix(prefix): issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue_id.startswith(prefix) and issue.active
+    }

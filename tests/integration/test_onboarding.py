@@ -18,20 +18,11 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from resident_phone import ResidentPhone
-from test_facegate_fixtures import add_test_lock, find_device, setup_entry, wait_for
+from test_facegate_fixtures import add_test_lock, find_device, open_issues, setup_entry, wait_for
 
 from custom_components.facegate.const import CONF_LOCKS, DOMAIN
 
 BROKER_BACK_S = 60.0  # the engine's link retries at 1 s, doubling up to 30 s
-
-
-def _issues(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, ir.IssueEntry]:
-    prefix = f"{entry.entry_id}_"
-    return {
-        issue_id.removeprefix(prefix): issue
-        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue_id.startswith(prefix) and issue.active
-    }
 
 
 async def test_a_resident_added_in_home_assistant_consents_and_enrols_on_their_phone(
@@ -88,7 +79,7 @@ async def test_a_door_whose_lock_does_not_exist_is_a_repair_until_it_does(
 ) -> None:
     """The harness binds the back and side doors to lock.back_door and lock.side_door, which
     this Home Assistant does not have: said before anyone is let in."""
-    issues = _issues(hass, init_integration)
+    issues = open_issues(hass, init_integration)
     back, side = issues["lock_missing_back_door"], issues["lock_missing_side_door"]
     assert (back.severity, back.is_fixable) == (ir.IssueSeverity.ERROR, True)
     assert back.translation_placeholders == {"door": "Back door", "lock": "lock.back_door"}
@@ -97,7 +88,7 @@ async def test_a_door_whose_lock_does_not_exist_is_a_repair_until_it_does(
 
     # Fixed by adding the lock: the issue goes by itself.
     await add_test_lock(hass, "Back door")
-    await wait_for(lambda: "lock_missing_back_door" not in _issues(hass, init_integration))
+    await wait_for(lambda: "lock_missing_back_door" not in open_issues(hass, init_integration))
 
     # Fixed from the issue itself, as Settings → Repairs does it: another lock chosen.
     await add_test_lock(hass, "Garden gate")
@@ -117,7 +108,7 @@ async def test_a_door_whose_lock_does_not_exist_is_a_repair_until_it_does(
     assert init_integration.options[CONF_LOCKS]["side_door"] == "lock.garden_gate"
     await hass.async_block_till_done()
     assert (
-        _issues(hass, init_integration)
+        open_issues(hass, init_integration)
         .keys()
         .isdisjoint({"lock_missing_back_door", "lock_missing_side_door"})
     )
@@ -125,7 +116,7 @@ async def test_a_door_whose_lock_does_not_exist_is_a_repair_until_it_does(
     assert hass.states.get("lock.garden_gate") is not None
     # The chosen lock removed from Home Assistant: said again, at once.
     er.async_get(hass).async_remove("lock.garden_gate")
-    await wait_for(lambda: "lock_missing_side_door" in _issues(hass, init_integration))
+    await wait_for(lambda: "lock_missing_side_door" in open_issues(hass, init_integration))
 
 
 async def test_the_broker_stopping_is_a_repair_until_it_is_back(
@@ -134,18 +125,18 @@ async def test_the_broker_stopping_is_a_repair_until_it_is_back(
     await setup_entry(hass, mock_config_entry)
     broker = "binary_sensor.facegate_mqtt_broker"
     assert hass.states.get(broker).state == STATE_ON
-    assert "mqtt_down" not in _issues(hass, mock_config_entry)
+    assert "mqtt_down" not in open_issues(hass, mock_config_entry)
     try:
         await clean_engine.async_set_broker(False)
         # The engine says so on its event stream within seconds (no health poll needed).
-        await wait_for(lambda: "mqtt_down" in _issues(hass, mock_config_entry), timeout=20)
+        await wait_for(lambda: "mqtt_down" in open_issues(hass, mock_config_entry), timeout=20)
         assert hass.states.get(broker).state == STATE_OFF
-        issue = _issues(hass, mock_config_entry)["mqtt_down"]
+        issue = open_issues(hass, mock_config_entry)["mqtt_down"]
         assert issue.severity == ir.IssueSeverity.ERROR
     finally:
         await clean_engine.async_set_broker(True)
     await wait_for(
-        lambda: "mqtt_down" not in _issues(hass, mock_config_entry), timeout=BROKER_BACK_S
+        lambda: "mqtt_down" not in open_issues(hass, mock_config_entry), timeout=BROKER_BACK_S
     )
     assert hass.states.get(broker).state == STATE_ON
     await hass.config_entries.async_unload(mock_config_entry.entry_id)

@@ -13,27 +13,16 @@ from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from test_facegate_fixtures import setup_entry, wait_for
+from test_facegate_fixtures import open_issues, setup_entry, wait_for
 
 from custom_components.facegate import const
-from custom_components.facegate.const import DOMAIN
-
-
-def _issues(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, ir.IssueEntry]:
-    """The entry's open repair issues, by their id without the entry's prefix."""
-    prefix = f"{entry.entry_id}_"
-    return {
-        issue_id.removeprefix(prefix): issue
-        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue_id.startswith(prefix) and issue.active
-    }
 
 
 async def test_a_face_door_without_liveness_is_named_on_the_engine_and_in_repairs(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     # The harness's side door plays a photo, so its liveness is off: exactly what must show.
-    issues = _issues(hass, init_integration)
+    issues = open_issues(hass, init_integration)
     issue = issues[f"liveness_off_{FACE_DOOR}"]
     assert (issue.translation_key, issue.severity) == ("liveness_off", ir.IssueSeverity.WARNING)
     assert issue.translation_placeholders == {"door": FACE_DOOR}
@@ -63,7 +52,7 @@ async def test_what_health_says_becomes_issues_and_entities_and_goes_when_fixed(
     coordinator.repairs.sync_health(broken, people)
     coordinator.async_set_updated_data(replace(coordinator.data, health=broken))
     await hass.async_block_till_done()
-    issues = _issues(hass, init_integration)
+    issues = open_issues(hass, init_integration)
     assert issues["audit_broken"].translation_placeholders == {"problem": "entry 7 was altered"}
     assert issues["audit_broken"].severity == ir.IssueSeverity.ERROR
     assert "mqtt_down" in issues and "camera_offline_side_cam" in issues
@@ -83,7 +72,7 @@ async def test_what_health_says_becomes_issues_and_entities_and_goes_when_fixed(
 
     coordinator.repairs.sync_health(healthy, [])
     # Left: what is still true of the harness (test_onboarding.py repairs the missing locks).
-    assert set(_issues(hass, init_integration)) == {
+    assert set(open_issues(hass, init_integration)) == {
         f"liveness_off_{FACE_DOOR}",
         "lock_missing_back_door",
         f"lock_missing_{FACE_DOOR}",
@@ -102,7 +91,7 @@ async def test_the_health_is_read_again_on_a_timer(
     await hass.async_add_executor_job(lambda: clean_engine.create_person("Zhou Li"))
     await wait_for(lambda: coordinator.data.health["people"] == 1)
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
-    assert _issues(hass, mock_config_entry) == {}  # nothing of an unloaded engine to repair
+    assert open_issues(hass, mock_config_entry) == {}  # nothing of an unloaded engine to repair
 
 
 async def test_the_repair_texts_exist_in_both_languages() -> None:
