@@ -26,7 +26,8 @@ from conftest_mqtt import Mosquitto, MosquittoFactory, Subscriber
 from conftest_supervisor import BROKER, TOKEN, FakeSupervisor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from engine_harness import ENROL_PHOTO, _camera, engine_python
+from engine_client import ENROL_PHOTO
+from engine_harness import _camera, engine_python
 
 pytest_plugins = ["conftest_mqtt", "conftest_supervisor"]
 

@@ -21,7 +21,8 @@ from conftest_mqtt import free_port
 from home_assistant_core import HomeAssistantCore, missing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from engine_harness import ENROL_PHOTO, EngineUnderTest, start_engine
+from engine_client import ENROL_PHOTO, EngineUnderTest
+from engine_harness import start_engine
 from resident_phone import ResidentPhone
 
 pytest_plugins = ["conftest_browser"]

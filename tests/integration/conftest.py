@@ -25,10 +25,10 @@ from syrupy.location import PyTestLocation
 
 from custom_components.facegate.const import DOMAIN
 
-# engine_harness (and the helpers, which import it) load after `pytest_plugins` below has marked it
-# for assertion rewriting: imported at the top here, it would be loaded before that.
+# engine_client and engine_harness (and the helpers, which import them) load after the lines
+# below have marked them for assertion rewriting: imported at the top here, they would load first.
 if TYPE_CHECKING:
-    from engine_harness import EngineUnderTest
+    from engine_client import EngineUnderTest
     from test_facegate_fixtures import Proxy, RecordingLock
 
 # The harness's `hass` fixture imports `custom_components` from its own testing config unless the
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 importlib.import_module("custom_components")
 
 # The real engine on loopback (fixture `engine`), started outside Home Assistant's environment.
-pytest.register_assert_rewrite("engine_harness")
+pytest.register_assert_rewrite("engine_client", "engine_harness")
 pytest_plugins = ["engine_harness"]
 
 

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
-from engine_harness import _connect
+from engine_client import _connect
 
 
 class _Connection(http.client.HTTPConnection):

@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from engine_harness import REPO, EngineUnderTest
+from engine_client import EngineUnderTest
+from engine_harness import REPO
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util

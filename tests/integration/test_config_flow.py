@@ -6,7 +6,7 @@ from contextlib import nullcontext
 from unittest.mock import patch
 
 import pytest
-from engine_harness import EngineUnderTest, free_port
+from engine_client import EngineUnderTest, free_port
 from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
 from homeassistant.core import HomeAssistant

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from engine_harness import FACE_DOOR, FACE_NAME, EngineUnderTest
+from engine_client import FACE_DOOR, FACE_NAME, EngineUnderTest
 from homeassistant.const import (
     EVENT_CALL_SERVICE,
     EVENT_STATE_CHANGED,

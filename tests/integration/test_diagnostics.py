@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from engine_harness import EngineUnderTest
+from engine_client import EngineUnderTest
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (

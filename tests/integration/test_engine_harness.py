@@ -6,7 +6,7 @@ import os
 from hashlib import sha256
 
 import pytest
-from engine_harness import DOORS, EngineApiError, EngineUnderTest
+from engine_client import DOORS, EngineApiError, EngineUnderTest
 from homeassistant.core import HomeAssistant
 
 PIN = "730461"

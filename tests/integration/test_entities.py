@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from engine_harness import FACE_DOOR, EngineUnderTest
+from engine_client import FACE_DOOR, EngineUnderTest
 from homeassistant.components import persistent_notification
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (

@@ -13,7 +13,7 @@ from unittest.mock import patch
 
 import pytest
 from aiohttp import web
-from engine_harness import EngineUnderTest, free_port
+from engine_client import EngineUnderTest, free_port
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from engine_harness import EngineUnderTest, free_port
+from engine_client import EngineUnderTest, free_port
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine_harness import ENROL_PHOTO, EngineUnderTest
+from engine_client import ENROL_PHOTO, EngineUnderTest
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er

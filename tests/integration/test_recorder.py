@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engine_harness import EngineUnderTest
+from engine_client import EngineUnderTest
 from homeassistant.components.recorder import Recorder, get_instance
 from homeassistant.components.recorder.history import state_changes_during_period
 from homeassistant.core import HomeAssistant

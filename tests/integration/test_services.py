@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import voluptuous as vol
-from engine_harness import EngineUnderTest
+from engine_client import EngineUnderTest
 from homeassistant.components import persistent_notification
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
