@@ -138,15 +138,3 @@ class AdminGuard:
         return administrator is not None and hmac.compare_digest(
             sent.encode(), administrator.csrf.encode()
         )
-
-
-def session_cookie(response: web.StreamResponse, cookie: str, secure: bool) -> None:
-    response.set_cookie(
-        ADMIN_COOKIE,
-        cookie,
-        max_age=int(SESSION_S),
-        httponly=True,
-        samesite="Strict",
-        secure=secure,
-        path="/",
-    )

@@ -23,13 +23,15 @@ from facegate.engine import Engine
 from facegate.errors import FacegateError, NotFoundError
 from facegate.invitations import invite
 from facegate.web.admin.guard import (
+    ADMIN_COOKIE,
     ADMINISTRATOR,
     HEADERS,
+    SESSION_S,
     AdminGuard,
     Handler,
-    session_cookie,
 )
 from facegate.web.admin.words import WORDS
+from facegate.web.cookies import session_cookie
 from facegate.web.health import doors_json, engine_health
 from facegate.web.people import everyone, person_detail
 from facegate.web.resident.words import LANGUAGES, page_language, remember_language
@@ -160,7 +162,9 @@ class AdminPages:
         if cookie is None:
             return render(request, "login.html", status=401, problem=t["bad_token"])
         response = _see_other("/admin/")
-        session_cookie(response, cookie, request.scheme == "https")
+        session_cookie(
+            response, ADMIN_COOKIE, cookie, max_age=SESSION_S, secure=request.scheme == "https"
+        )
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:

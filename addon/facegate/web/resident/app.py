@@ -97,18 +97,6 @@ def render(
     return response
 
 
-def session_cookie(response: web.StreamResponse, token: str, max_age: float, secure: bool) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(max_age),
-        httponly=True,
-        samesite="Strict",
-        secure=secure,
-        path="/",
-    )
-
-
 def secure(request: web.Request) -> bool:
     return request.scheme == "https"
 

@@ -24,6 +24,7 @@ from facegate.errors import FacegateError
 from facegate.identity.invitation_records import InvitationError, ResidentSession
 from facegate.identity.records import DEFAULT_CONSENT_DAYS
 from facegate.visitors import doors_opened
+from facegate.web.cookies import session_cookie
 from facegate.web.faces import IMAGE_LIMIT
 from facegate.web.people import person_summary
 from facegate.web.resident.app import (
@@ -36,7 +37,6 @@ from facegate.web.resident.app import (
     render,
     said,
     secure,
-    session_cookie,
     words,
 )
 from facegate.web.resident.face_pages import FacePages
@@ -110,7 +110,13 @@ class ResidentPages:
         # A page, not a redirect: after a link opened from another app, a redirect would not
         # carry the SameSite=Strict cookie; the resident's own tap on Continue does.
         response = render(request, "welcome.html", person=summary)
-        session_cookie(response, token, residents.session_days * 86400, secure(request))
+        session_cookie(
+            response,
+            SESSION_COOKIE,
+            token,
+            max_age=residents.session_days * 86400,
+            secure=secure(request),
+        )
         return response
 
     # Overview and notice ----------------------------------------------------------------
