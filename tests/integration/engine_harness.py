@@ -196,7 +196,7 @@ def _run_camera(workdir: Path) -> int:
     import cv2  # the engine's venv only
     import numpy as np
     from facegate.clip import video_frames, write_clip
-    from facegate.samples import WEBCAM, WEBCAM_OTHER_DAY, frame_at, sample_path
+    from facegate.samples import WEBCAM, WEBCAM_SECOND, frame_at, sample_path
     from facegate.simulated_camera import RtspServer
 
     parent = os.getppid()
@@ -210,7 +210,7 @@ def _run_camera(workdir: Path) -> int:
     signal.signal(signal.SIGINT, stop)
     workdir.mkdir(parents=True, exist_ok=True)
     # The enrolment photo: a frame of the man's other recording, never a frame of the clip.
-    enrol = frame_at(sample_path(WEBCAM_OTHER_DAY), ENROL_AT_S)
+    enrol = frame_at(sample_path(WEBCAM_SECOND), ENROL_AT_S)
     cv2.imwrite(str(workdir / ENROL_PHOTO), enrol)
     clip = workdir / "side_cam.mp4"
     if not clip.is_file():
