@@ -31,8 +31,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from facegate.addon_options import ADDON_DATA_DIR, write_engine_config
-from facegate.config import DEFAULT_API_PORT, MqttConfig
+from facegate.config import DEFAULT_API_PORT, MqttConfig, explain_config
 from facegate.errors import ConfigError, FacegateError
 
 log = logging.getLogger("facegate.addon")
@@ -45,6 +47,8 @@ DISCOVERY_SERVICE = "facegate"
 ENGINE_USER = "facegate"  # the image's own user (Dockerfile)
 API_WAIT_S = 600.0  # the first start fetches nothing, but a slow SD card takes its time
 REQUEST_TIMEOUT_S = 10.0
+# What the options (as `mqtt_<key>`) and the Supervisor's MQTT service say of the broker.
+BROKER_KEYS = ("host", "port", "username", "password")
 
 
 def _fetch(
@@ -91,12 +95,7 @@ class Supervisor:
         data = self._call("GET", "/services/mqtt")
         if not isinstance(data, dict) or not data.get("host"):
             raise FacegateError("the Supervisor offers no MQTT broker")
-        return MqttConfig(
-            host=str(data["host"]),
-            port=int(data.get("port") or 1883),
-            username=data.get("username") or None,
-            password=data.get("password") or None,
-        )
+        return broker_from(data, "the Supervisor's MQTT service")
 
     def announce(self, config: Mapping[str, Any]) -> str:
         """Discovery for the integration (its `async_step_hassio`); the entry's uuid."""
@@ -104,20 +103,27 @@ class Supervisor:
         return str((data or {}).get("uuid", ""))
 
 
+def broker_from(settings: Mapping[str, Any], source: str) -> MqttConfig:
+    """The broker from `host`, `port`, `username` and `password` in `settings`; the ones not
+    given (or empty) take the engine's defaults, and a bad one stops the add-on naming it."""
+    given = {key: settings[key] for key in BROKER_KEYS if settings.get(key) not in (None, "")}
+    try:
+        return MqttConfig(**given)
+    except ValidationError as error:
+        raise ConfigError(f"the MQTT broker from {source}: {explain_config(error)}") from None
+
+
 def choose_broker(options: Mapping[str, Any], supervisor: Supervisor | None) -> MqttConfig:
     """The broker the options name, else the Supervisor's; ConfigError when there is none."""
-    host = options.get("mqtt_host")
-    if host:
-        return MqttConfig(
-            host=str(host),
-            port=int(options.get("mqtt_port") or 1883),
-            username=options.get("mqtt_username") or None,
-            password=options.get("mqtt_password") or None,
-        )
+    if options.get("mqtt_host"):
+        own = {key: options.get(f"mqtt_{key}") for key in BROKER_KEYS}
+        return broker_from(own, "the add-on's options")
     if supervisor is None:
         raise ConfigError("no MQTT broker: set mqtt_host, or run under the Supervisor")
     try:
         return supervisor.broker()
+    except ConfigError:
+        raise  # the Supervisor's broker is there but unusable: its own message says why
     except FacegateError as error:
         raise ConfigError(
             f"no MQTT broker: {error}; install the Mosquitto broker add-on or set mqtt_host"

@@ -126,6 +126,24 @@ def test_a_broker_in_the_options_wins_and_none_at_all_stops_the_add_on(
         prepare(_data(tmp_path, OPTIONS), _environ(supervisor, "a-forged-token"))
 
 
+def test_a_broker_with_a_bad_port_stops_the_add_on_saying_where_it_came_from(
+    tmp_path: Path, supervisor: FakeSupervisor
+) -> None:
+    supervisor.mqtt = {**BROKER, "port": 70000}
+    with pytest.raises(
+        ConfigError, match=r"(?s)from the Supervisor's MQTT service: .*port: must be at most 65535"
+    ):
+        prepare(_data(tmp_path, OPTIONS), _environ(supervisor))
+    own = {**OPTIONS, "mqtt_host": "192.0.2.30", "mqtt_port": 0}
+    with pytest.raises(ConfigError, match=r"(?s)from the add-on's options: .*port"):
+        prepare(_data(tmp_path, own), _environ(supervisor))
+    assert not (tmp_path / "facegate" / "engine.yaml").exists()  # nothing written
+    # A broker that gives no port is on the engine's default one.
+    supervisor.mqtt = {"host": "core-mosquitto"}
+    config, _ = prepare(_data(tmp_path, OPTIONS), _environ(supervisor))
+    assert yaml.safe_load(config.read_text())["mqtt"] == {"host": "core-mosquitto", "port": 1883}
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
