@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facegate.access.liveness import judge_window
+from facegate.access.liveness import ENROL_LIVE_THRESHOLD, judge_window
 from facegate.errors import ConsentError, EnrolmentError, ImageError
 from facegate.identity.store import IdentityStore
 from facegate.vision.analyzer import FaceAnalyzer
@@ -132,7 +132,10 @@ def analyse_for_enrolment(analyzer: FaceAnalyzer, label: str, image: Image) -> V
             key="too_small_for_liveness",
             label=label,
         )
-    if analysis.liveness is not None and not judge_window([analysis.liveness]).live:
+    if (
+        analysis.liveness is not None
+        and not judge_window([analysis.liveness], threshold=ENROL_LIVE_THRESHOLD).live
+    ):
         raise EnrolmentError(
             f"{label}: this looks like a photo of a photo or of a screen, not of the person "
             "(liveness, R12); take a new photo of the person themselves",

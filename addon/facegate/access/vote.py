@@ -19,7 +19,7 @@ from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 
-from facegate.access.liveness import LivenessVerdict, VetoHold, judge_held
+from facegate.access.liveness import LIVE_THRESHOLD, LivenessVerdict, VetoHold, judge_held
 from facegate.access.policy import Verdict
 from facegate.vision.embed import normalise
 from facegate.vision.liveness import LivenessEvidence
@@ -31,7 +31,7 @@ Judge = Callable[[Vector], Verdict]
 _Item = TypeVar("_Item")
 
 
-def _no_liveness() -> LivenessVerdict | None:
+def _no_liveness(_threshold: float) -> LivenessVerdict | None:
     return None
 
 
@@ -42,15 +42,15 @@ class Outcome:
     first_at: float  # monotonic arrival of the first and last frame that decided
     last_at: float
     # Judged when first asked for, once: the motion check costs a few milliseconds, and a door
-    # that would stay silent anyway (a cooldown) never needs it.
-    judge_liveness: Callable[[], LivenessVerdict | None] = field(
+    # that would stay silent anyway (a cooldown) never needs it. Takes the live threshold.
+    judge_liveness: Callable[[float], LivenessVerdict | None] = field(
         default=_no_liveness, repr=False, compare=False
     )
 
     @cached_property
     def liveness(self) -> LivenessVerdict | None:
         """Over the deciding frames; None: liveness is off."""
-        return self.judge_liveness()
+        return self.judge_liveness(LIVE_THRESHOLD)
 
 
 @dataclass(frozen=True, kw_only=True)

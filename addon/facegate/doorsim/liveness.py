@@ -61,8 +61,10 @@ class ItemResult:
     frames_with_evidence: int
     windows: int
     passed_as_live: bool
-    # The best window's mean live score among windows no frame vetoed (a confident attack or a
-    # cue); None when there was no such window. Passed as live iff it reaches the threshold.
+    # The best mean live score among the windows that pass every check but the score itself (no
+    # frame vetoed by a confident attack or a cue, none held, the face moving like a face); None
+    # when there was no such window. Passed as live iff it reaches the threshold, so the sweep
+    # tells what another threshold would do with the motion check and the vetoes still on.
     best_score: float | None
     reasons: list[str]
 
@@ -142,8 +144,10 @@ def assess(
         passed = passed or verdict.live
         if verdict.reason is not None:
             reasons.add(verdict.reason)
-        if verdict.reason in (None, "low_live_score"):
-            best = verdict.score if best is None else max(best, verdict.score)
+        # The same window with no score to reach: live unless something other than the score
+        # denies it (a window under the threshold is otherwise never checked for motion).
+        if (unscored := outcome.judge_liveness(0.0)) is not None and unscored.live:
+            best = unscored.score if best is None else max(best, unscored.score)
     return ItemResult(
         file=item.file,
         label=item.label,
@@ -204,13 +208,19 @@ def summarise(results: list[ItemResult]) -> dict[str, Any]:
             kind: _rate(sum(r.passed_as_live for r in group), len(group))
             for kind, group in sorted(kinds.items())
         },
+        # Per label, then per recording or source: a synthetic set makes live attempts and
+        # replays from the same clip, which must not be counted together.
         "by_group": {
-            name: {
-                "label": group[0].label,
-                "items": len(group),
-                "passed_as_live": sum(r.passed_as_live for r in group),
+            label: {
+                name: {
+                    "items": len(members),
+                    "judged": sum(r.windows > 0 for r in members),
+                    "passed_as_live": sum(r.passed_as_live for r in members),
+                }
+                for name, group in sorted(groups.items())
+                if (members := [r for r in group if r.label == label])
             }
-            for name, group in sorted(groups.items())
+            for label in LABELS
         },
         "sweep": [_at(results, threshold) for threshold in SWEEP],
     }
@@ -228,6 +238,8 @@ def _at(results: list[ItemResult], threshold: float) -> dict[str, Any]:
             row["bpcer" if label == "live" else f"apcer_{label}"] = round(
                 1 - share if label == "live" else share, 4
             )
+    if judged := [r for r in results if r.label == "live" and r.windows > 0]:
+        row["bpcer_judged"] = round(1 - sum(map(passes, judged)) / len(judged), 4)
     return row
 
 

@@ -32,14 +32,15 @@ def write_plot(report: Mapping[str, Any], path: Path, title: str) -> None:
     scores.set(
         yticks=[0, 1, 2],
         yticklabels=["live", "print", "replay"],
-        xlabel="best window's mean live score (0: no window could score)",
+        xlabel="best mean live score of a window passing every other check (0: none did)",
         title=title,
         xlim=(-0.02, 1.02),
     )
     sweep = report["sweep"]
     thresholds = [row["threshold"] for row in sweep]
     for key, label, colour in (
-        ("bpcer", "BPCER: live refused", _COLOURS["live"]),
+        ("bpcer", "BPCER: live refused or not judged", _COLOURS["live"]),
+        ("bpcer_judged", "BPCER: live refused, of those judged", "tab:olive"),
         ("apcer_print", "APCER: print passed", _COLOURS["print"]),
         ("apcer_replay", "APCER: replay passed", _COLOURS["replay"]),
     ):
@@ -47,7 +48,7 @@ def write_plot(report: Mapping[str, Any], path: Path, title: str) -> None:
             rates.plot(thresholds, [row[key] for row in sweep], label=label, color=colour)
     rates.axvline(threshold, color="grey", linestyle=":")
     rates.set(xlabel="live threshold", ylabel="share of items", ylim=(-0.02, 1.02))
-    rates.set_title("rates at each live threshold (vetoed windows never pass)")
+    rates.set_title("at each live threshold (vetoes and the motion check still on)")
     for axis in (scores, rates):
         axis.grid(True, alpha=0.3)
         axis.legend(loc="best", fontsize="small")
