@@ -21,11 +21,15 @@ from conftest_door import ACCESS_TOPIC, LOCK_TOPIC, NoLink
 from facegate.access.liveness import (
     CONFIDENT_ATTACK,
     LIVE_THRESHOLD,
+    MOTION_BASELINE_S,
     SPOOF_REASONS,
+    LivenessVerdict,
     VetoHold,
     judge_held,
     judge_window,
 )
+from facegate.access.policy import Verdict
+from facegate.access.vote import TrackWindow, VoteWindow
 from facegate.attacks import AttackKind, portrait, render_attack
 from facegate.clip import video_frames, write_clip
 from facegate.config import parse
@@ -146,6 +150,68 @@ def test_another_threshold_changes_only_the_score_to_reach() -> None:
     assert flat is not None and flat.reason == "no_live_motion"
     held = judge_held(_window(below, below, below), "confident_replay", threshold=0.0)
     assert held is not None and held.reason == "confident_replay"
+
+
+def _seen_by(vector: np.ndarray, patch: np.ndarray) -> tuple[np.ndarray, LivenessEvidence]:
+    return vector, LivenessEvidence(live=1.0, print=0.0, replay=0.0, patch=patch)
+
+
+def test_r12_a_face_held_still_is_measured_against_its_own_earlier_frames_only() -> None:
+    """A resident who holds still for the window's few frames is judged against an earlier
+    frame of their own face (within MOTION_BASELINE_S), never against somebody else's: an
+    attacker's own live face, just before they raise a photo, must not lend it motion."""
+    ann, stranger = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+
+    def judge(vector: np.ndarray, named_above: float = 0.95) -> Verdict:
+        named = float(vector[0]) > named_above  # by default a mixed track matches nobody
+        return Verdict(
+            reason="match" if named else "unknown",
+            person_id="ann" if named else None,
+            person_name="Ann" if named else None,
+            score=float(vector[0]),
+        )
+
+    still = _texture(11)
+    turned = _moved(still, flat=False)  # the same face a second earlier, in another pose
+
+    def last_verdict(first: np.ndarray) -> LivenessVerdict | None:
+        window = TrackWindow(required=3, window=3, window_s=1.5, judge=judge)
+        frames = [_seen_by(first, turned)] + [_seen_by(ann, still)] * 5
+        outcomes = [window.add(0.1 * i, *frame) for i, frame in enumerate(frames)]
+        last = [outcome for outcome in outcomes if outcome is not None][-1]
+        assert last.verdict.person_id == "ann" and last.first_at > 0.0  # the first frame is out
+        return last.liveness
+
+    own = last_verdict(ann)  # Ann turned, then held still: live against her earlier frame
+    assert own is not None and own.live
+    borrowed = last_verdict(stranger)  # a stranger's face, then Ann's photo held still
+    assert borrowed is not None and borrowed.reason == "no_live_motion"
+    # A track that matches Ann although its first frame was the stranger's: that frame is no
+    # baseline either.
+    window = TrackWindow(required=3, window=3, window_s=1.5, judge=lambda v: judge(v, 0.85))
+    frames = [_seen_by(stranger, turned)] + [_seen_by(ann, still)] * 2
+    mixed = [window.add(0.1 * i, *frame) for i, frame in enumerate(frames)][-1]
+    assert mixed is not None and mixed.verdict.person_id == "ann" and mixed.first_at == 0.0
+    assert mixed.liveness is not None and mixed.liveness.reason == "no_live_motion"
+    # Nor is the last frame, when it is the stranger's after two of Ann's.
+    window = TrackWindow(required=3, window=3, window_s=1.5, judge=lambda v: judge(v, 0.85))
+    frames = [_seen_by(ann, turned), _seen_by(ann, still), _seen_by(stranger, still)]
+    mixed = [window.add(0.1 * i, *frame) for i, frame in enumerate(frames)][-1]
+    assert mixed is not None and mixed.verdict.person_id == "ann"
+    assert mixed.liveness is not None and mixed.liveness.reason == "no_live_motion"
+    # The same with per-frame votes: Ann's own earlier frame counts, a stranger's does not.
+    for first, live in ((ann, True), (stranger, False)):
+        votes = VoteWindow(required=3, window=5, window_s=1.5, judge=judge)
+        frames = [_seen_by(first, turned)] + [_seen_by(ann, still)] * 6
+        outcomes = [votes.add(0.1 * i, *frame) for i, frame in enumerate(frames)]
+        last = [outcome for outcome in outcomes if outcome is not None][-1]
+        assert last.first_at > 0.0 and last.liveness is not None and last.liveness.live == live
+    # An earlier frame is forgotten MOTION_BASELINE_S after it was seen.
+    window = TrackWindow(required=3, window=3, window_s=1.5, judge=judge)
+    frames = [_seen_by(ann, turned)] + [_seen_by(ann, still)] * round(MOTION_BASELINE_S * 10 + 4)
+    last = [window.add(0.1 * i, *frame) for i, frame in enumerate(frames)][-1]
+    assert last is not None and last.liveness is not None
+    assert last.liveness.reason == "no_live_motion"
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,20 @@ Two ways to combine the frames, measured against each other by `facegate eval do
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 
-from facegate.access.liveness import LIVE_THRESHOLD, LivenessVerdict, VetoHold, judge_held
+from facegate.access.liveness import (
+    LIVE_THRESHOLD,
+    MOTION_BASELINE_S,
+    LivenessVerdict,
+    VetoHold,
+    judge_held,
+)
 from facegate.access.policy import Verdict
 from facegate.vision.embed import normalise
 from facegate.vision.liveness import LivenessEvidence
@@ -28,6 +34,9 @@ from facegate.vision.types import Vector
 Aggregate = Literal["vote", "track"]
 AGGREGATES: tuple[Aggregate, ...] = ("vote", "track")
 Judge = Callable[[Vector], Verdict]
+Key = tuple[str, str | None]  # a verdict's reason and person: whom a frame showed
+# Frames kept for the motion check's longer baseline: a second at up to 30 fps.
+_SEEN_MAX = 32
 _Item = TypeVar("_Item")
 
 
@@ -57,17 +66,21 @@ class Outcome:
 class _Frame:
     at: float
     vector: Vector
-    evidence: LivenessEvidence | None
+    seen: _Seen | None  # None: liveness is off
 
 
 @dataclass(frozen=True, kw_only=True)
 class _Ballot:
     verdict: Verdict
-    evidence: LivenessEvidence | None
+    seen: _Seen | None  # None: liveness is off
 
     @property
-    def key(self) -> tuple[str, str | None]:
-        return self.verdict.reason, self.verdict.person_id
+    def key(self) -> Key:
+        return _key_of(self.verdict)
+
+
+def _key_of(verdict: Verdict) -> Key:
+    return verdict.reason, verdict.person_id
 
 
 class Aggregator(Protocol):
@@ -81,6 +94,21 @@ class Aggregator(Protocol):
     def clear(self) -> None: ...
 
 
+class _Seen:
+    """A frame's liveness evidence and whom it showed (its verdict's reason and person),
+    judged only when first asked: a track's frames are not judged one by one otherwise."""
+
+    def __init__(self, evidence: LivenessEvidence, whom: Callable[[], Key]) -> None:
+        self.evidence = evidence
+        self._whom = whom
+        self._key: Key | None = None
+
+    def key(self) -> Key:
+        if self._key is None:
+            self._key = self._whom()
+        return self._key
+
+
 class _Window:
     def __init__(self, *, required: int, window: int, window_s: float, judge: Judge) -> None:
         if not 1 <= required <= window:
@@ -90,10 +118,41 @@ class _Window:
         self._judge = judge
         self._size = window
         self._vetoes = VetoHold()
+        # The frames with evidence of the last MOTION_BASELINE_S seconds, for the motion check.
+        self._seen: deque[tuple[float, _Seen]] = deque(maxlen=_SEEN_MAX)
 
-    def _prune(self, items: deque[tuple[float, _Item]], now: float) -> None:
-        while items and now - items[0][0] > self._window_s:
+    def _prune(self, items: deque[tuple[float, _Item]], now: float, span: float = 0.0) -> None:
+        while items and now - items[0][0] > (span or self._window_s):
             items.popleft()
+
+    def _see(self, at: float, seen: _Seen | None) -> None:
+        self._vetoes.see(at, seen.evidence if seen is not None else None)
+        if seen is not None and seen.evidence.patch is not None:
+            self._seen.append((at, seen))
+        self._prune(self._seen, at, MOTION_BASELINE_S)
+
+    def _liveness(
+        self, window: list[tuple[float, _Seen]], held: str | None, key: Key
+    ) -> Callable[[float], LivenessVerdict | None]:
+        """The window's liveness judge (`window`: its frames with evidence, oldest first). Its
+        motion check measures the last frame against the window's first, then against the
+        oldest frame of the last MOTION_BASELINE_S seconds, the longer baseline that someone
+        who held still for the window's few frames needs. Every frame it compares must have
+        shown the same person (or the same "nobody") as the decision: a track's frames are
+        averaged, so a face of anyone else, such as an attacker's own just before or after
+        they raise a photo, could be among them; it never lends the photo its motion."""
+        first_at = window[0][0] if window else float("inf")
+        oldest = next((seen for at, seen in self._seen if at < first_at), None)
+
+        def baselines() -> Iterator[LivenessEvidence]:
+            if not window or window[-1][1].key() != key:
+                return
+            for seen in (window[0][1], oldest):
+                if seen is not None and seen.key() == key:
+                    yield seen.evidence
+
+        evidence = [seen.evidence for _, seen in window]
+        return partial(judge_held, evidence, held, baselines=baselines)
 
 
 class VoteWindow(_Window):
@@ -109,8 +168,9 @@ class VoteWindow(_Window):
     def cast(
         self, at: float, verdict: Verdict, evidence: LivenessEvidence | None = None
     ) -> Outcome | None:
-        self._ballots.append((at, _Ballot(verdict=verdict, evidence=evidence)))
-        self._vetoes.see(at, evidence)
+        seen = _Seen(evidence, partial(_key_of, verdict)) if evidence is not None else None
+        self._ballots.append((at, _Ballot(verdict=verdict, seen=seen)))
+        self._see(at, seen)
         self._prune(self._ballots, at)
         tally = Counter(b.key for _, b in self._ballots)
         # A named person wins over "unknown" or "ambiguous" when both reach the count.
@@ -118,18 +178,19 @@ class VoteWindow(_Window):
             if count >= self._required:
                 agreeing = [(t, b) for t, b in self._ballots if b.key == key]
                 self._ballots.clear()
-                evidence_of = [b.evidence for _, b in agreeing if b.evidence is not None]
+                window = [(t, b.seen) for t, b in agreeing if b.seen is not None]
                 return Outcome(
                     verdict=max((b.verdict for _, b in agreeing), key=lambda v: v.score),
                     ballots=len(agreeing),
                     first_at=agreeing[0][0],
                     last_at=agreeing[-1][0],
-                    judge_liveness=partial(judge_held, evidence_of, self._vetoes.held(at)),
+                    judge_liveness=self._liveness(window, self._vetoes.held(at), key),
                 )
         return None
 
     def clear(self) -> None:
         self._ballots.clear()
+        self._seen.clear()
 
 
 class TrackWindow(_Window):
@@ -140,22 +201,26 @@ class TrackWindow(_Window):
     def add(
         self, at: float, vector: Vector, evidence: LivenessEvidence | None = None
     ) -> Outcome | None:
-        self._frames.append((at, _Frame(at=at, vector=vector, evidence=evidence)))
-        self._vetoes.see(at, evidence)
+        seen = (
+            _Seen(evidence, lambda: _key_of(self._judge(vector))) if evidence is not None else None
+        )
+        self._frames.append((at, _Frame(at=at, vector=vector, seen=seen)))
+        self._see(at, seen)
         self._prune(self._frames, at)
         if len(self._frames) < self._required:
             return None
         frames = [f for _, f in self._frames]
         track = normalise(np.sum([f.vector for f in frames], axis=0))
+        verdict = self._judge(track)
         outcome = Outcome(
-            verdict=self._judge(track),
+            verdict=verdict,
             ballots=len(frames),
             first_at=frames[0].at,
             last_at=frames[-1].at,
-            judge_liveness=partial(
-                judge_held,
-                [f.evidence for f in frames if f.evidence is not None],
+            judge_liveness=self._liveness(
+                [(f.at, f.seen) for f in frames if f.seen is not None],
                 self._vetoes.held(at),
+                _key_of(verdict),
             ),
         )
         if outcome.verdict.reason == "match":
@@ -164,6 +229,7 @@ class TrackWindow(_Window):
 
     def clear(self) -> None:
         self._frames.clear()
+        self._seen.clear()
 
 
 def aggregator(

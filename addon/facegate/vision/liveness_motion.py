@@ -13,9 +13,10 @@ windows of hand-held prints 3 % reached 0.6 px, of cut-outs 0.5 %; of photos on 
 monitor 30 % (glare and moiré do not move with the picture), of live clips 65 %. Over whole
 1.5 s attempts, with the models and cues: cut-out prints passing as live went from 22 of 60 to
 1 and photos on a monitor from 10 of 60 to 0, and no live attempt the models accepted was
-refused. A live face that stays perfectly still looks rigid too: it is refused until it moves a
-little, the price of refusing a photo held perfectly still. A video replayed on a screen moves
-like a face and is left to the other evidence.
+refused. A live face that stays perfectly still looks rigid too; the door then measures it
+against an earlier frame of the same face (access/vote.py), and refuses it only if it has not
+moved at all for a second, the price of refusing a photo held perfectly still. A video replayed
+on a screen moves like a face and is left to the other evidence.
 """
 
 from __future__ import annotations
