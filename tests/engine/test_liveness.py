@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +21,7 @@ import pytest
 from conftest_door import ACCESS_TOPIC, LOCK_TOPIC, NoLink
 from facegate.access.liveness import (
     CONFIDENT_ATTACK,
+    ENROL_LIVE_THRESHOLD,
     LIVE_THRESHOLD,
     MOTION_BASELINE_S,
     SPOOF_REASONS,
@@ -32,15 +34,17 @@ from facegate.access.policy import Verdict
 from facegate.access.vote import TrackWindow, VoteWindow
 from facegate.attacks import AttackKind, portrait, render_attack
 from facegate.clip import video_frames, write_clip
-from facegate.config import parse
+from facegate.config import QualityConfig, parse
 from facegate.engine import Engine
-from facegate.enrol import enrol_images, read_image
+from facegate.enrol import analyse_for_enrolment, enrol_images, read_image
 from facegate.errors import EnrolmentError
-from facegate.vision.analyzer import nearest_face
+from facegate.vision.analyzer import FaceAnalyzer, nearest_face
 from facegate.vision.detect import FaceDetector
-from facegate.vision.liveness import LivenessEvidence
+from facegate.vision.embed import create_embedder
+from facegate.vision.liveness import LivenessEvidence, MiniFASNet
 from facegate.vision.liveness_cues import MOIRE_LIMIT, frame_around, moire
 from facegate.vision.liveness_motion import NON_RIGID_MIN_PX, PATCH, face_motion, face_patch
+from facegate.vision.quality import QualityLimits
 from facegate.vision.types import Face, Image
 
 pytest_plugins = ["conftest_mqtt", "conftest_door"]
@@ -293,6 +297,46 @@ def test_r12_enrolment_from_a_photo_of_a_photo_is_refused(
             max_spread=door.engine.max_spread,
         )
     assert door.engine.store.template_count(person.id) == 0
+
+
+class _SureOf:
+    """The real MiniFASNet pair, its cues and face region kept, with its live probability set:
+    a photo the models are this sure shows a live person."""
+
+    name = "minifasnet"
+
+    def __init__(self, models_dir: Path, live: float) -> None:
+        self._model, self._live = MiniFASNet(models_dir), live
+
+    def assess(self, image: Image, face: Face) -> LivenessEvidence | None:
+        evidence = self._model.assess(image, face)
+        if evidence is None:
+            return None
+        rest = (1.0 - self._live) / 2
+        return replace(evidence, live=self._live, print=rest, replay=rest)
+
+
+def _enrolling(models_dir: Path, live: float) -> FaceAnalyzer:
+    return FaceAnalyzer(
+        FaceDetector(models_dir, "short"),
+        create_embedder("mobilefacenet", models_dir),
+        QualityLimits(**QualityConfig().model_dump()),
+        liveness=_SureOf(models_dir, live),
+    )
+
+
+@pytest.mark.parametrize("live", [LIVE_THRESHOLD + 0.05, ENROL_LIVE_THRESHOLD - 0.05])
+def test_r12_an_enrolment_photo_must_clear_the_stricter_threshold(
+    models_dir: Path, faces: Path, live: float
+) -> None:
+    """One photo has no motion to judge: a live score that a door's window would accept is not
+    enough to enrol; the stricter enrolment threshold is."""
+    photo = read_image(faces / LIN)
+    with pytest.raises(EnrolmentError, match="photo of a photo or of a screen"):
+        analyse_for_enrolment(_enrolling(models_dir, live), "a photo", photo)
+    assert judge_window([_evidence(live)]).live  # the door's window would have let it through
+    sure = _enrolling(models_dir, ENROL_LIVE_THRESHOLD + 0.05)
+    assert analyse_for_enrolment(sure, "a photo", photo).shape[0] > 0
 
 
 def test_a_door_with_liveness_off_is_named_at_start(

@@ -121,8 +121,9 @@ class _Window:
         # The frames with evidence of the last MOTION_BASELINE_S seconds, for the motion check.
         self._seen: deque[tuple[float, _Seen]] = deque(maxlen=_SEEN_MAX)
 
-    def _prune(self, items: deque[tuple[float, _Item]], now: float, span: float = 0.0) -> None:
-        while items and now - items[0][0] > (span or self._window_s):
+    @staticmethod
+    def _prune(items: deque[tuple[float, _Item]], now: float, span: float) -> None:
+        while items and now - items[0][0] > span:
             items.popleft()
 
     def _see(self, at: float, seen: _Seen | None) -> None:
@@ -171,7 +172,7 @@ class VoteWindow(_Window):
         seen = _Seen(evidence, partial(_key_of, verdict)) if evidence is not None else None
         self._ballots.append((at, _Ballot(verdict=verdict, seen=seen)))
         self._see(at, seen)
-        self._prune(self._ballots, at)
+        self._prune(self._ballots, at, self._window_s)
         tally = Counter(b.key for _, b in self._ballots)
         # A named person wins over "unknown" or "ambiguous" when both reach the count.
         for key, count in sorted(tally.items(), key=lambda kv: kv[0][1] is None):
@@ -206,7 +207,7 @@ class TrackWindow(_Window):
         )
         self._frames.append((at, _Frame(at=at, vector=vector, seen=seen)))
         self._see(at, seen)
-        self._prune(self._frames, at)
+        self._prune(self._frames, at, self._window_s)
         if len(self._frames) < self._required:
             return None
         frames = [f for _, f in self._frames]

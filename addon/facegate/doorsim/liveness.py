@@ -144,10 +144,13 @@ def assess(
         passed = passed or verdict.live
         if verdict.reason is not None:
             reasons.add(verdict.reason)
-        # The same window with no score to reach: live unless something other than the score
-        # denies it (a window under the threshold is otherwise never checked for motion).
-        if (unscored := outcome.judge_liveness(0.0)) is not None and unscored.live:
-            best = unscored.score if best is None else max(best, unscored.score)
+        # For the sweep, the best score among windows that only the score could deny. A window
+        # under the threshold was never checked for motion: judge it again with no score to
+        # reach (the motion check runs only then, not twice for every window).
+        if verdict.reason == "low_live_score":
+            verdict = outcome.judge_liveness(0.0) or verdict
+        if verdict.live:
+            best = verdict.score if best is None else max(best, verdict.score)
     return ItemResult(
         file=item.file,
         label=item.label,
