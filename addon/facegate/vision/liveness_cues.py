@@ -61,17 +61,20 @@ def frame_around(image: Image, face: Face) -> bool:
     )
     if lines is None:
         return False
-    fx, fy = cx - left, cy - top
-    sides: set[str] = set()
-    for x1, y1, x2, y2 in lines.reshape(-1, 4):
-        angle = abs(float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))) % 180
-        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        if angle < _ANGLE_SLACK or angle > 180 - _ANGLE_SLACK:
-            if abs(my - fy) < 2 * _REACH * h and abs(my - fy) > 0.6 * h:
-                sides.add("top" if my < fy else "bottom")
-        elif abs(angle - 90) < _ANGLE_SLACK and 0.6 * w < abs(mx - fx) < 1.6 * _REACH * w:
-            sides.add("left" if mx < fx else "right")
-    return len(sides) == 4
+    # All the lines at once: a busy scene gives a few hundred, too many for a Python loop.
+    x1, y1, x2, y2 = lines.reshape(-1, 4).astype(np.float64).T
+    angle = np.abs(np.degrees(np.arctan2(y2 - y1, x2 - x1))) % 180
+    dx, dy = (x1 + x2) / 2 - (cx - left), (y1 + y2) / 2 - (cy - top)  # from the face's centre
+    level = (angle < _ANGLE_SLACK) | (angle > 180 - _ANGLE_SLACK)
+    upright = np.abs(angle - 90) < _ANGLE_SLACK
+    above_below = level & (0.6 * h < np.abs(dy)) & (np.abs(dy) < 2 * _REACH * h)
+    beside = upright & (0.6 * w < np.abs(dx)) & (np.abs(dx) < 1.6 * _REACH * w)
+    return bool(
+        (above_below & (dy < 0)).any()
+        and (above_below & (dy >= 0)).any()
+        and (beside & (dx < 0)).any()
+        and (beside & (dx >= 0)).any()
+    )
 
 
 def moire(image: Image, face: Face) -> float:
