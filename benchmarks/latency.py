@@ -288,13 +288,10 @@ def main() -> None:
         result["liveness_off"] = compare_without_liveness(result, args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    stages = {n: [r.stage_ms[n] for r in reports if n in r.stage_ms] for n in STAGES}
-    stages = {n: v for n, v in stages.items() if v}
-    frame_totals = [r.stage_ms["total"] for r in reports]
     plot(
         args.out / "latency.png",
-        frame_totals,
-        stages,
+        [r.stage_ms["total"] for r in reports],
+        stage_times(reports),
         lock_ms,
         credential_ms,
         frame_target_ms=TARGET_FRAME_P95_MS,
@@ -311,16 +308,20 @@ def compare_without_liveness(result: dict[str, Any], args: argparse.Namespace) -
         command += ["--presentations", str(args.presentations), "--out", tmp]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         off = json.loads((Path(tmp) / "latency.json").read_text())
-    with_face, without = (
-        result["frame_to_decision_ms_with_face"],
-        off["frame_to_decision_ms_with_face"],
-    )
+    with_face = result["frame_to_decision_ms_with_face"]
+    without = off["frame_to_decision_ms_with_face"]
     return {
         "frame_to_decision_ms_with_face": without,
         "embed_ms": off["stages_ms"]["embed"],
         "added_p50_ms": round(with_face["p50"] - without["p50"], 1),
         "added_p95_ms": round(with_face["p95"] - without["p95"], 1),
     }
+
+
+def stage_times(reports: list[FrameReport]) -> dict[str, list[float]]:
+    """Each stage's times over the frames that went through it; stages none reached left out."""
+    stages = {n: [r.stage_ms[n] for r in reports if n in r.stage_ms] for n in STAGES}
+    return {n: v for n, v in stages.items() if v}
 
 
 def summarise(
@@ -335,9 +336,7 @@ def summarise(
         if after and after[0] - start < (BLANK_S + FACE_S):
             lock_ms.append((after[0] - start) * 1000)
     frame_totals = [r.stage_ms["total"] for r in reports]
-    stage_names = STAGES
-    stages = {n: [r.stage_ms[n] for r in reports if n in r.stage_ms] for n in stage_names}
-    stages = {n: v for n, v in stages.items() if v}
+    stages = stage_times(reports)
     result = {
         "fps": FPS,
         "frames": len(reports),
