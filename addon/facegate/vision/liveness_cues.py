@@ -36,6 +36,10 @@ _ANGLE_SLACK = 25.0  # degrees a held-up medium may be turned
 
 
 _FACE_PX = 60  # the region is looked at with the face this wide: the cue costs the same always
+# The moiré patch's window and spectral band are the same for every frame: made once.
+_WINDOW = np.outer(np.hanning(_PATCH), np.hanning(_PATCH)).astype(np.float32)
+_RADIUS = np.hypot(*np.mgrid[-_PATCH // 2 : _PATCH // 2, -_PATCH // 2 : _PATCH // 2])
+_BAND = (_RADIUS > 0.12 * _PATCH) & (_RADIUS < 0.48 * _PATCH)
 
 
 def frame_around(image: Image, face: Face) -> bool:
@@ -85,9 +89,6 @@ def moire(image: Image, face: Face) -> float:
         return 0.0
     patch = cv2.cvtColor(image[cy - half : cy + half, cx - half : cx + half], cv2.COLOR_BGR2GRAY)
     detail = patch.astype(np.float32) - cv2.GaussianBlur(patch.astype(np.float32), (0, 0), 2.0)
-    window = np.outer(np.hanning(_PATCH), np.hanning(_PATCH)).astype(np.float32)
-    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(detail * window)))
-    ys, xs = np.mgrid[-half:half, -half:half]
-    radius = np.hypot(xs, ys)
-    band = spectrum[(radius > 0.12 * _PATCH) & (radius < 0.48 * _PATCH)]
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(detail * _WINDOW)))
+    band = spectrum[_BAND]
     return float(band.max() / (np.median(band) + 1e-6))
