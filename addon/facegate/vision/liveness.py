@@ -2,8 +2,12 @@
 
 MiniFASNetV2 looks at the face's surroundings 2.7 times the face box, MiniFASNetV1SE at 4.0
 times: a phone's bezel, a sheet's edge, moiré and the flat light of a screen show there. Each
-crop is resized to 80x80 and fed as upstream feeds it (BGR, 0-255, no normalisation, NCHW);
-each network gives three classes (print, live, replay), and the two softmaxes are averaged.
+crop is resized to 80x80 and fed as upstream feeds it (BGR, 0-255, no normalisation); each
+network gives three classes (print, live, replay), and the two softmaxes are averaged. They run
+on LiteRT, on one thread as the detector and the embedder do, from TFLite files converted from
+the shipped ONNX ones (NOTICE; the parity test holds both to PyTorch's logits): inside the
+engine OpenCV's DNN module took the pair about 1 to 2 ms longer (2026-12-03, benchmarks/latency.py,
+runs interleaved).
 
 A face too small to show that evidence, or so close that it fills the view, gives none: it is
 "no evidence", never "live". Cheap
@@ -22,6 +26,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 import numpy.typing as npt
+from ai_edge_litert.interpreter import Interpreter
 
 from facegate.models import model_path
 from facegate.vision.liveness_cues import FRAME_EDGES, MOIRE, MOIRE_LIMIT, frame_around, moire
@@ -29,7 +34,7 @@ from facegate.vision.liveness_motion import face_patch
 from facegate.vision.types import Face, Image
 
 # (model file, how many times the face box its crop spans)
-MINIFASNET = (("2.7_80x80_MiniFASNetV2.onnx", 2.7), ("4_0_0_80x80_MiniFASNetV1SE.onnx", 4.0))
+MINIFASNET = (("2.7_80x80_MiniFASNetV2.tflite", 2.7), ("4_0_0_80x80_MiniFASNetV1SE.tflite", 4.0))
 INPUT_SIZE = 80
 # Below this face width the 80x80 crops are upscaled noise: no evidence either way.
 MIN_FACE_WIDTH_PX = 60.0
@@ -95,13 +100,27 @@ def _cue(image: Image, face: Face) -> str | None:
     return FRAME_EDGES if frame_around(image, face) else None
 
 
+class LivenessNet:
+    """One MiniFASNet on LiteRT: a 1x80x80x3 crop (NHWC) in, the three classes' logits out."""
+
+    def __init__(self, path: Path) -> None:
+        self._interpreter = Interpreter(model_path=str(path), num_threads=1)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+
+    def logits(self, crop: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        self._interpreter.set_tensor(self._input, crop)
+        self._interpreter.invoke()
+        return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32).reshape(-1)
+
+
 class MiniFASNet:
     name = "minifasnet"
 
     def __init__(self, models_dir: Path, min_face_width_px: float = MIN_FACE_WIDTH_PX) -> None:
         self._nets = [
-            (cv2.dnn.readNetFromONNX(str(model_path(models_dir, file))), scale)
-            for file, scale in MINIFASNET
+            (LivenessNet(model_path(models_dir, file)), scale) for file, scale in MINIFASNET
         ]
         self._min_width = min_face_width_px
         self._lock = threading.Lock()  # shared by the engine's threads: one call at a time
@@ -116,10 +135,8 @@ class MiniFASNet:
         for net, scale in self._nets:
             left, top, right, bottom = crop_box(width, height, face.box, scale)
             patch = cv2.resize(image[top : bottom + 1, left : right + 1], (INPUT_SIZE, INPUT_SIZE))
-            tensor = np.ascontiguousarray(patch.astype(np.float32).transpose(2, 0, 1)[None])
             with self._lock:
-                net.setInput(tensor)
-                output = np.array(net.forward(), dtype=np.float32).reshape(-1)
+                output = net.logits(patch.astype(np.float32)[None])
             probabilities += _softmax(output)
         probabilities /= len(self._nets)
         return LivenessEvidence(
