@@ -2,7 +2,8 @@
 
     # in a scratch environment, not the engine's:
     pip install torch==2.13.0 onnx==1.23.2 onnx2tf==1.28.8 tensorflow-cpu==2.21.0 \\
-        onnx_graphsurgeon==0.6.1 sng4onnx==2.0.1 onnxsim==0.8.1 tf_keras psutil ai-edge-litert
+        tf_keras==2.21.0 onnx_graphsurgeon==0.6.1 sng4onnx==2.0.1 onnxsim==0.8.1 psutil==7.2.2 \\
+        ai-edge-litert==2.3.0 opencv-python-headless
     python scripts/convert_minifasnet.py --upstream ../shared/models/minifasnet/upstream \\
         --out addon/facegate/vision/minifasnet
 
@@ -11,7 +12,7 @@ minivision-ai/Silent-Face-Anti-Spoofing (Apache-2.0) are read from `--upstream`;
 is kept in this repository but the converted files. Each state dict loses its `module.` prefix,
 the network is built for 80x80 input (conv6 kernel (5, 5)) and exported at opset 13 with input
 `input` (1x3x80x80) and output `logits` (1x3). The result is checked against `--parity` (logits
-the PyTorch originals give for a fixed input) with OpenCV's DNN module, as the engine runs it.
+the PyTorch originals give for a fixed input) with OpenCV's DNN module.
 With torch 2.13.0 it writes the shipped files byte for byte (the SHA-256 pinned in models.py);
 another PyTorch may write other bytes for the same network, which is why the check is the logits.
 

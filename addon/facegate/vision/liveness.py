@@ -6,8 +6,8 @@ crop is resized to 80x80 and fed as upstream feeds it (BGR, 0-255, no normalisat
 network gives three classes (print, live, replay), and the two softmaxes are averaged. They run
 on LiteRT, on one thread as the detector and the embedder do, from TFLite files converted from
 the shipped ONNX ones (NOTICE; the parity test holds both to PyTorch's logits): inside the
-engine OpenCV's DNN module took the pair about 1 to 2 ms longer (2026-12-03, benchmarks/latency.py,
-runs interleaved).
+engine, OpenCV's DNN module running the ONNX files made the stage 1 to 2.5 ms slower at p50
+(2026-12-03, benchmarks/latency.py, runs interleaved).
 
 A face too small to show that evidence, or so close that it fills the view, gives none: it is
 "no evidence", never "live". Cheap
