@@ -78,8 +78,6 @@ def convert(upstream: Path, out: Path, parity: Path) -> None:
 
 
 def to_tflite(onnx_file: Path, target: Path, sample: np.ndarray, expected: np.ndarray) -> None:
-    from ai_edge_litert.interpreter import Interpreter
-
     with tempfile.TemporaryDirectory() as work:
         # onnx2tf's own test data, looked for in the working directory before it downloads it.
         stand_in = np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32)
@@ -89,15 +87,17 @@ def to_tflite(onnx_file: Path, target: Path, sample: np.ndarray, expected: np.nd
         command = ["onnx2tf", "-i", onnx_file.name, "-o", "saved"]
         subprocess.run(command, cwd=work, check=True, stdout=subprocess.DEVNULL)
         shutil.copyfile(Path(work) / "saved" / f"{onnx_file.stem}_float32.tflite", target)
-    interpreter = Interpreter(model_path=str(target), num_threads=1)
-    interpreter.allocate_tensors()
-    source = interpreter.get_input_details()[0]["index"]
-    result = interpreter.get_output_details()[0]["index"]
-    logits = []
-    for row in sample:
-        interpreter.set_tensor(source, np.ascontiguousarray(row.transpose(1, 2, 0)[None]))
-        interpreter.invoke()
-        logits.append(interpreter.get_tensor(result).reshape(-1))
+    check_tflite(target, sample, expected)
+
+
+def check_tflite(target: Path, sample: np.ndarray, expected: np.ndarray) -> None:
+    """The file's logits through the engine's own wrapper, against PyTorch's."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "addon"))
+    from facegate.vision.liveness import LivenessNet
+
+    net = LivenessNet(target)
+    crops = [np.ascontiguousarray(row.transpose(1, 2, 0)[None]) for row in sample]
+    logits = [net.logits(crop) for crop in crops]
     worst = float(np.max(np.abs(np.asarray(logits) - expected)))
     if worst > 1e-4:
         raise SystemExit(f"{target}: logits differ from PyTorch's by {worst}")
