@@ -205,6 +205,8 @@ class DoorWorker:
         started = time.perf_counter()
         judged = outcome.liveness
         stage_ms["liveness_window"] = (time.perf_counter() - started) * 1000
+        if judged is not None and not judged.final:
+            return None  # no motion yet from a face just come into view: shut, and watching
         liveness = judged.to_json() if judged is not None else None
         spoof = judged is not None and not judged.live
         if verdict.person_id is None or spoof:

@@ -218,6 +218,45 @@ def test_r12_a_face_held_still_is_measured_against_its_own_earlier_frames_only()
     assert last.liveness.reason == "no_live_motion"
 
 
+def test_r12_a_face_not_yet_moving_is_watched_before_it_is_refused() -> None:
+    """A face just come into view that has not moved yet is not a spoof yet: such a window's
+    verdict is not final until the face has been watched for MOTION_BASELINE_S (the door stays
+    shut and silent meanwhile); after that the same stillness is final. A second without a face
+    starts the watch again; a face caught as an attack moments ago gets no time."""
+    ann = np.array([1.0, 0.0], np.float32)
+
+    def judge(_vector: np.ndarray) -> Verdict:
+        return Verdict(reason="match", person_id="ann", person_name="Ann", score=0.9)
+
+    still = _texture(5)
+    window = TrackWindow(required=3, window=5, window_s=1.5, judge=judge)
+    frames = {0.1 * i: window.add(0.1 * i, *_seen_by(ann, still)) for i in range(16)}
+    verdicts = {at: o.liveness for at, o in frames.items() if o is not None}
+    assert all(v is not None and v.reason == "no_live_motion" for v in verdicts.values())
+    early = [v.final for at, v in verdicts.items() if v is not None and at < MOTION_BASELINE_S]
+    late = [v.final for at, v in verdicts.items() if v is not None and at > MOTION_BASELINE_S]
+    assert early and not any(early) and late and all(late)
+    # Two seconds later, after a gap without a face, the watch starts again.
+    again = [window.add(3.5 + 0.1 * i, *_seen_by(ann, still)) for i in range(3)][-1]
+    assert again is not None and again.liveness is not None and not again.liveness.final
+    # A face that moves is live at once, watched or not.
+    moving = TrackWindow(required=3, window=5, window_s=1.5, judge=judge)
+    outcomes = [moving.add(0.1 * i, *_seen_by(ann, p)) for i, p in enumerate(_still_then_bent())]
+    assert outcomes[-1] is not None and outcomes[-1].liveness is not None
+    assert outcomes[-1].liveness.live
+    # A veto held from an attack frame a moment ago leaves no time to show motion.
+    held = judge_held(_window(1.0, 1.0, 1.0, flat=True), "frame_edges", watched_s=0.2)
+    assert held is not None and held.final and held.reason == "no_live_motion"
+    assert judge_held(_window(1.0, 1.0, 1.0, flat=True), None, watched_s=0.2) == replace(
+        judge_window(_window(1.0, 1.0, 1.0, flat=True)), final=False
+    )
+
+
+def _still_then_bent() -> list[np.ndarray]:
+    still = _texture(6)
+    return [still, still, _moved(still, flat=False)]
+
+
 @pytest.fixture(scope="module")
 def clips(
     tmp_path_factory: pytest.TempPathFactory, faces: Path, models_dir: Path
@@ -260,6 +299,20 @@ def test_r12_live_resident_is_granted_with_the_liveness_verdict(
     assert granted[0]["liveness"]["score"] >= LIVE_THRESHOLD
     assert len(locks) == 1
     assert door.engine.decision_policy()["liveness"] == {"front_door": "required"}
+
+
+def test_r12_a_resident_who_holds_still_at_first_is_let_in_not_called_a_spoof(
+    door_factory, faces: Path, lock_and_events, tmp_path: Path
+) -> None:
+    """The resident stands still for the door's first frames (one frame, held 0.8 s), then
+    moves as people do: the door watches instead of denying a live face as a spoof, and lets
+    them in once they move."""
+    live = video_frames(faces / HAMILTON, start_s=LIVE_FROM_S, seconds=LIVE_S, size=SIZE)
+    clip = write_clip([live[0]] * 8 + live, tmp_path / "still-then-live.mp4", fps=10, size=SIZE)
+    _door, resident, events, locks = _run(door_factory, clip, faces, lock_and_events)
+    decided = [(e["result"], e["reason"], (e["person"] or {}).get("id")) for e in events]
+    assert decided == [("granted", "match", resident)], events
+    assert len(locks) == 1
 
 
 @pytest.mark.parametrize("attack", ["print", "phone", "cutout"])

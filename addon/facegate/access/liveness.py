@@ -11,7 +11,14 @@ picture (vision/liveness_motion.py): that is what turns away a cut-out print or 
 monitor that the models take for a face. One frame (a photo judged on its own, as at enrolment)
 has no motion to judge. The last frame is measured against the window's first and, if that
 shows no motion, against an earlier frame of the same face (access/vote.py): someone who holds
-still for a few frames has mostly moved within the last second or so.
+still for a few frames has mostly moved within the last second or so. So a face is refused for
+not moving only once the door has watched it for that second (`MOTION_BASELINE_S`); until then
+such a window's verdict is not final: the door stays shut, says nothing and watches on. Without
+this the door's first window (three frames, 0.2 s at 10 fps) called a resident who had not yet
+moved a spoof: between frames 0.2 s apart the live webcam man of the newcomer's demo moved like
+a face in 17 of 48 pairs, 1 s apart in 39 of 40. The watch starts when a face comes into
+view after a second without one (access/vote.py): someone who steps up right behind another
+person is judged at once, as every face was before.
 
 And a face once caught as an attack stays caught while it is in view: a frame that is
 confidently a print or a screen, or shows one's border or moiré, denies every window for
@@ -75,6 +82,8 @@ class LivenessVerdict:
     score: float  # the window's mean live probability
     frames: int
     reason: str | None = None  # one of SPOOF_REASONS for a spoof
+    # False: no motion yet, from a face watched for less than MOTION_BASELINE_S; the door waits.
+    final: bool = True
 
     @property
     def live(self) -> bool:
@@ -154,11 +163,17 @@ def judge_held(
     threshold: float = LIVE_THRESHOLD,
     *,
     baselines: Baselines | None = None,
+    watched_s: float = float("inf"),
 ) -> LivenessVerdict | None:
     """The window's verdict (None without evidence: liveness is off), turned to spoof while a
-    recent attack frame is held. `threshold` other than the door's is for `facegate eval
-    liveness`, which sweeps it."""
+    recent attack frame is held, and not final while a face watched for `watched_s` has not
+    yet had MOTION_BASELINE_S to show motion. `threshold` other than the door's is for
+    `facegate eval liveness`, which sweeps it."""
     verdict = judge_window(evidence, threshold=threshold, baselines=baselines) if evidence else None
-    if verdict is None or not verdict.live or held is None:
-        return verdict
-    return replace(verdict, verdict="spoof", reason=held)
+    if verdict is None:
+        return None
+    if not verdict.live:
+        # A face caught as an attack moments ago gets no time to show motion.
+        early = verdict.reason == "no_live_motion" and watched_s < MOTION_BASELINE_S
+        return replace(verdict, final=False) if early and held is None else verdict
+    return verdict if held is None else replace(verdict, verdict="spoof", reason=held)

@@ -118,8 +118,10 @@ class _Window:
         self._judge = judge
         self._size = window
         self._vetoes = VetoHold()
-        # The frames with evidence of the last MOTION_BASELINE_S seconds, for the motion check.
+        # The frames with evidence of the last MOTION_BASELINE_S seconds, for the motion check,
+        # and when the first of an unbroken run of them came: how long the face has been watched.
         self._seen: deque[tuple[float, _Seen]] = deque(maxlen=_SEEN_MAX)
+        self._watched_from = float("inf")
 
     @staticmethod
     def _prune(items: deque[tuple[float, _Item]], now: float, span: float) -> None:
@@ -128,9 +130,11 @@ class _Window:
 
     def _see(self, at: float, seen: _Seen | None) -> None:
         self._vetoes.see(at, seen.evidence if seen is not None else None)
-        if seen is not None and seen.evidence.patch is not None:
-            self._seen.append((at, seen))
         self._prune(self._seen, at, MOTION_BASELINE_S)
+        if seen is not None:
+            if not self._seen:  # none for a second: a face has come into view
+                self._watched_from = at
+            self._seen.append((at, seen))
 
     def _liveness(
         self, window: list[tuple[float, _Seen]], held: str | None, key: Key
@@ -153,7 +157,8 @@ class _Window:
                     yield seen.evidence
 
         evidence = [seen.evidence for _, seen in window]
-        return partial(judge_held, evidence, held, baselines=baselines)
+        watched_s = window[-1][0] - self._watched_from if window else 0.0
+        return partial(judge_held, evidence, held, baselines=baselines, watched_s=watched_s)
 
 
 class VoteWindow(_Window):
