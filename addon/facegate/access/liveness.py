@@ -15,8 +15,9 @@ still for a few frames has mostly moved within the last second or so. So a face 
 not moving only once the door has watched it for that second (`MOTION_BASELINE_S`); until then
 such a window's verdict is not final: the door stays shut, says nothing and watches on. Without
 this the door's first window (three frames, 0.2 s at 10 fps) called a resident who had not yet
-moved a spoof: between frames 0.2 s apart the live webcam man of the newcomer's demo moved like
-a face in 17 of 48 pairs, 1 s apart in 39 of 40. The watch starts when a face comes into
+moved a spoof: the live webcam man of the newcomer's demo in 110 of 200 frame timings, the live
+Hamilton clip in 20; now 0 and 3 of them are refused before they are let in
+(benchmarks/first_window.py, 2026-12-03). The watch starts when a face comes into
 view after a second without one (access/vote.py): someone who steps up right behind another
 person is judged at once, as every face was before.
 
