@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from facegate.access.policy import Verdict
 from facegate.access.vote import TrackWindow
 from facegate.config import DecisionConfig, QualityConfig
 from facegate.demo import demo_home, find_shared, prepare
+from facegate.doorsim.liveness import frames_of
 from facegate.models import default_models_dir
 from facegate.vision.analyzer import FaceAnalyzer
 from facegate.vision.detect import FaceDetector
@@ -46,21 +46,16 @@ _RESIDENT = Verdict(reason="match", person_id="resident", person_name="Resident"
 _UNIT = np.ones(2, dtype=np.float32) / np.sqrt(2, dtype=np.float32)
 
 
-def evidence_of(clip: Path, analyzer: FaceAnalyzer) -> tuple[list[LivenessEvidence | None], float]:
-    capture = cv2.VideoCapture(str(clip))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
-    found: list[LivenessEvidence | None] = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        found.append(analyzer.analyze(np.asarray(image, np.uint8), embed=False).liveness)
-    capture.release()
-    return found, fps
+def evidence_of(clip: Path, analyzer: FaceAnalyzer) -> list[tuple[float, LivenessEvidence | None]]:
+    """Each frame's time and liveness evidence, read as `facegate eval liveness` reads a clip."""
+    found = [(at, analyzer.analyze(image, embed=False).liveness) for at, image in frames_of(clip)]
+    if not found:
+        raise SystemExit(f"{clip}: no frames could be read")
+    return found
 
 
 def one_timing(
-    evidence: list[LivenessEvidence | None], fps: float, rng: random.Random
+    evidence: list[tuple[float, LivenessEvidence | None]], rng: random.Random
 ) -> dict[str, bool]:
     decision = DecisionConfig()
     window = TrackWindow(
@@ -73,7 +68,7 @@ def one_timing(
     judged = 0
     index = rng.randrange(0, min(START_WITHIN, len(evidence)))
     while index < len(evidence) and not granted:
-        at, seen = index / fps, evidence[index]
+        at, seen = evidence[index]
         index += rng.choice(STEPS)
         if seen is None:
             continue
@@ -135,9 +130,12 @@ def main() -> None:
     )
     rows = []
     for clip in clips:
-        evidence, fps = evidence_of(clip, analyzer)
+        try:
+            evidence = evidence_of(clip, analyzer)
+        except ValueError as error:  # a clip that cannot be opened
+            raise SystemExit(str(error)) from error
         rng = random.Random(f"first-window-{clip.name}")
-        results = [one_timing(evidence, fps, rng) for _ in range(args.timings)]
+        results = [one_timing(evidence, rng) for _ in range(args.timings)]
         row: dict[str, Any] = {"clip": clip.name, "frames": len(evidence), "timings": len(results)}
         for key in results[0]:
             row[key] = sum(r[key] for r in results)
