@@ -47,8 +47,14 @@ _UNIT = np.ones(2, dtype=np.float32) / np.sqrt(2, dtype=np.float32)
 
 
 def evidence_of(clip: Path, analyzer: FaceAnalyzer) -> list[tuple[float, LivenessEvidence | None]]:
-    """Each frame's time and liveness evidence, read as `facegate eval liveness` reads a clip."""
-    found = [(at, analyzer.analyze(image, embed=False).liveness) for at, image in frames_of(clip)]
+    """Each frame's time and liveness evidence, read as `facegate eval liveness` reads a clip;
+    a clip that cannot be opened or holds no frame ends the run with a clear message."""
+    try:
+        found = [
+            (at, analyzer.analyze(image, embed=False).liveness) for at, image in frames_of(clip)
+        ]
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     if not found:
         raise SystemExit(f"{clip}: no frames could be read")
     return found
@@ -130,10 +136,7 @@ def main() -> None:
     )
     rows = []
     for clip in clips:
-        try:
-            evidence = evidence_of(clip, analyzer)
-        except ValueError as error:  # a clip that cannot be opened
-            raise SystemExit(str(error)) from error
+        evidence = evidence_of(clip, analyzer)
         rng = random.Random(f"first-window-{clip.name}")
         results = [one_timing(evidence, rng) for _ in range(args.timings)]
         row: dict[str, Any] = {"clip": clip.name, "frames": len(evidence), "timings": len(results)}
